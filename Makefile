@@ -1,0 +1,44 @@
+# The two commands of the README:  `make run` (main job on the embedded default)  and  `make test`.
+# Each creates .venv and installs exactly the pinned versions of constraints.txt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export KNOWRL_ASSETS ?= $(CURDIR)/resources/assets
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test assets lint bench clean
+
+$(BIN)/.core-installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
+	touch $@
+
+$(BIN)/.test-installed: $(BIN)/.core-installed
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,llamacpp]'
+	touch $@
+
+assets: $(BIN)/.core-installed
+	$(BIN)/knowrl assets fetch --cache $(KNOWRL_ASSETS)
+
+run: assets
+	$(BIN)/snakemake --profile profiles/smoke
+	$(BIN)/knowrl kb search --kb results/kb --k 3 --query "Which scientist developed the theory of general relativity?"
+	$(BIN)/knowrl kb search --kb results/kb --k 3 --titles "Moon;Sun" --query "The Moon orbits the Earth."
+
+test: $(BIN)/.test-installed assets
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.core-installed
+	$(BIN)/snakemake --lint
+
+bench: $(BIN)/.test-installed assets
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf results logs .snakemake

@@ -1,0 +1,20 @@
+# KnowRL workflow: assets -> KB -> SFT -> GRPO -> evaluation -> tables, plots, report.
+# Rules are thin: each calls the `knowrl` CLI; settings come from config/config.yaml (validated by
+# config/config.schema.json) layered with a profile's config file (profiles/<name>/config.yaml).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/assets.smk"
+include: "rules/kb.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,27 @@
+# The only Python in the workflow: config validation and get_* helpers for inputs and params.
+from pathlib import Path
+
+from knowrl.config import fill_defaults, load_schema
+from snakemake.utils import validate
+
+validate(config, schema="../config/config.schema.json")
+fill_defaults(config, load_schema())
+
+ASSETS = config["assets"]["cache_dir"]
+
+
+wildcard_constraints:
+    asset="embedder|tiny_lm|demo_corpus",
+
+
+def asset_manifest(name):
+    return f"{ASSETS}/{name}/ASSET.json"
+
+
+def get_from_dir_flag():
+    staged = config["assets"].get("from_dir")
+    return f"--from {staged}" if staged else ""
+
+
+def get_final_outputs():
+    return ["results/kb/manifest.json"]

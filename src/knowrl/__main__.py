@@ -1,0 +1,5 @@
+import sys
+
+from knowrl.cli import main
+
+sys.exit(main())

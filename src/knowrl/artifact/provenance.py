@@ -1,0 +1,69 @@
+"""Provenance records: what code, config, data and machine produced an output."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from knowrl.files import sha256_json
+
+TRACKED_PACKAGES = (
+    "knowrl", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "faiss-cpu",
+    "sentence-transformers", "numpy", "snakemake", "llama_cpp_python", "vllm", "unsloth",
+)
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Commit hash and whether the tree had uncommitted changes; ``None`` outside a git checkout."""
+    where = Path(cwd or Path(__file__).resolve().parent)
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+        return {"commit": head, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def hardware() -> dict[str, Any]:
+    info: dict[str, Any] = {"machine": platform.machine(), "cpus": os.cpu_count(),
+                            "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            info["cuda"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    return info
+
+
+def provenance(config: dict | None = None, **extra: Any) -> dict[str, Any]:
+    """A provenance record; pass data/KB hashes, seeds and wall time as keyword arguments."""
+    record: dict[str, Any] = {
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(),
+        "packages": package_versions(),
+        "hardware": hardware(),
+    }
+    if config is not None:
+        record["config"] = config
+        record["config_sha256"] = sha256_json(config)
+    record.update(extra)
+    return record
