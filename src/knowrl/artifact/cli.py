@@ -1,4 +1,4 @@
-"""``knowrl verify DIR``: check an output folder's SHA256SUMS (checkpoints, tables, KBs, staged bundles)."""
+"""``knowrl verify DIR`` (SHA256SUMS of checkpoints, tables, bundles) and ``knowrl stage OUT`` (air-gapped bundles)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from knowrl.cli_common import add_config_arguments, resolve_config
 from knowrl.errors import KnowRLError
 
 
@@ -18,6 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--allow-unlisted", action="store_true",
                         help="do not fail on files that SHA256SUMS does not list")
     verify.set_defaults(handler=_verify)
+
+    stage = subparsers.add_parser(
+        "stage", help="bundle every asset and staged input of a config for an air-gapped cluster",
+        description="Copy the pinned asset wheels and every staged input the resolved config names (models, "
+                    "KB corpus, RL/SFT data, benchmark files) into OUT with a SHA256SUMS. On the "
+                    "air-gapped side: knowrl verify OUT, then knowrl stage --localize OUT, then run with "
+                    "--config OUT/staged.yaml.")
+    stage.add_argument("out", metavar="OUT")
+    stage.add_argument("--localize", action="store_true",
+                       help="OUT is an existing bundle: verify it and write OUT/staged.yaml for this location")
+    stage.add_argument("--python-wheels", action="store_true",
+                       help="also download the locked Python wheels (connected side only)")
+    stage.add_argument("--cache", help="asset cache (default: $KNOWRL_ASSETS or ~/.cache/knowrl/assets)")
+    add_config_arguments(stage)
+    stage.set_defaults(handler=_stage)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -35,3 +51,16 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"  provenance: commit {git.get('commit')} (dirty={git.get('dirty')}), "
               f"config sha256 {str(record.get('config_sha256'))[:12]}, created {record.get('created_utc')}")
     return 0 if report.ok else 1
+
+
+def _stage(args: argparse.Namespace) -> int:
+    from knowrl.artifact.stage import localize, stage
+
+    if args.localize:
+        print(f"wrote {localize(args.out)}; run with --config {Path(args.out) / 'staged.yaml'}")
+        return 0
+    manifest = stage(resolve_config(args), args.out, asset_cache=args.cache, python_wheels=args.python_wheels)
+    print(f"staged {len(manifest['assets'])} asset wheels and {len(manifest['inputs'])} inputs into {args.out}")
+    for key, entry in sorted(manifest["inputs"].items()):
+        print(f"  {key}: {entry['original']}")
+    return 0

