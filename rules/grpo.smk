@@ -1,0 +1,33 @@
+# Knowledgeable GRPO (METHOD 4): LoRA on top of the SFT model (the KL reference), rewards from the judge, the KB
+# and the verifier. A model judge (judge.backend llamacpp/vllm) is started for the job by `knowrl judge run`;
+# with the rule judge nothing is started. Outputs sealed with SHA256SUMS + provenance.json; --resume continues.
+
+
+rule train_grpo:
+    input:
+        data=get_grpo_data(),
+        sft=f"{get_grpo_init()}/SHA256SUMS",
+        kb=get_grpo_kb(),
+    output:
+        sums="results/grpo/SHA256SUMS",
+        summary="results/grpo/summary.json",
+    log:
+        "logs/grpo/train.log",
+    benchmark:
+        "benchmarks/grpo/train.tsv"
+    params:
+        settings=get_train_set_flags("grpo"),
+        init=subpath(input.sft, parent=True),
+        out=subpath(output.sums, parent=True),
+    resources:
+        gpu=get_train_gpu("grpo"),
+        judge_server=1,
+        mem_mb=96000 if get_train_gpu("grpo") else 12000,
+        runtime=1440 if get_train_gpu("grpo") else 120,
+    conda:
+        f"../envs/{get_train_role('grpo')}.yaml"
+    container:
+        get_container(get_train_role("grpo"))
+    shell:
+        "knowrl judge run {params.settings} -- knowrl train grpo --data {input.data} --init {params.init} "
+        "--out {params.out} --resume {params.settings} > {log} 2>&1"

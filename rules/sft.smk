@@ -1,0 +1,52 @@
+# Cold-start SFT (METHOD 5): LoRA on the cold-start traces; results/sft holds adapter/, merged/ (the GRPO start),
+# checkpoints and metrics, each sealed with SHA256SUMS + provenance.json. A killed job resumes from its latest
+# checkpoint (--resume; a checkpoint written under a different config is refused).
+
+
+rule make_demo_data:
+    input:
+        asset_manifest("demo_corpus"),
+    output:
+        coldstart="results/data/demo/coldstart.json",
+        rl="results/data/demo/rl.json",
+        corpus="results/data/demo/corpus.jsonl",
+    log:
+        "logs/data/demo.log",
+    params:
+        corpus=f"{ASSETS}/demo_corpus/summaries_en-us.json",
+        seed=lookup(dpath="seed", within=config),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/train.yaml"
+    container:
+        get_container("train")
+    shell:
+        "knowrl data demo --corpus {params.corpus} --out results/data/demo --seed {params.seed} > {log} 2>&1"
+
+
+rule train_sft:
+    input:
+        data=get_sft_data(),
+        policy=get_policy_input(),
+    output:
+        sums="results/sft/SHA256SUMS",
+        summary="results/sft/summary.json",
+    log:
+        "logs/sft/train.log",
+    benchmark:
+        "benchmarks/sft/train.tsv"
+    params:
+        settings=get_train_set_flags("sft"),
+        out=subpath(output.sums, parent=True),
+    resources:
+        gpu=get_train_gpu("sft"),
+        mem_mb=64000 if get_train_gpu("sft") else 8000,
+        runtime=720 if get_train_gpu("sft") else 60,
+    conda:
+        f"../envs/{get_train_role('sft')}.yaml"
+    container:
+        get_container(get_train_role("sft"))
+    shell:
+        "knowrl train sft --data {input.data} --out {params.out} --resume {params.settings} > {log} 2>&1"

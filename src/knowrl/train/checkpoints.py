@@ -1,0 +1,107 @@
+"""Checksummed checkpoints with provenance, and resume from the latest intact checkpoint.
+
+Every checkpoint folder the trainer writes (``checkpoint-N/``) and the final output get ``provenance.json`` (git
+commit, resolved config and its hash, data and KB hashes, reward card, package versions, seeds, hardware, step,
+wall time) and then ``SHA256SUMS`` over every file, so ``knowrl verify DIR`` (or ``sha256sum -c``) detects any
+change. Resuming goes through transformers' ``resume_from_checkpoint`` (model, optimizer, scheduler, RNG states,
+step, data position) after the checkpoint's checksums have been verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from knowrl.artifact import provenance, verify_sums, write_sums
+from knowrl.errors import InputError
+from knowrl.config import config_hash
+from knowrl.files import read_json, sha256_file, write_json_atomic
+
+log = logging.getLogger(__name__)
+PROVENANCE_NAME = "provenance.json"
+
+try:  # the callback base class; transformers is a hard dependency of the train stage
+    from transformers import TrainerCallback
+except ImportError:  # pragma: no cover - keeps `knowrl --help` importable in a broken env
+    TrainerCallback = object  # type: ignore[misc,assignment]
+
+
+def file_hashes(paths: dict[str, str | os.PathLike | None]) -> dict[str, dict[str, str] | None]:
+    """``{role: {path, sha256}}`` for data files (``None`` entries kept as ``None``)."""
+    return {role: ({"path": str(p), "sha256": sha256_file(p)} if p else None) for role, p in paths.items()}
+
+
+def seal(directory: str | os.PathLike, config: dict, **extra: Any) -> Path:
+    """Write ``provenance.json`` then ``SHA256SUMS`` (covering it) into ``directory``."""
+    directory = Path(directory)
+    write_json_atomic(directory / PROVENANCE_NAME, provenance(config, **extra))
+    return write_sums(directory)
+
+
+class ProvenanceCallback(TrainerCallback):
+    """Seals every checkpoint right after the trainer wrote it (main process only).
+
+    ``extra`` is a callable returning the run-specific record (data/KB hashes, reward card, ...), evaluated at save
+    time so that a reward card or judge statistics are current.
+    """
+
+    def __init__(self, config: dict, stage: str, extra: Callable[[], dict] | None = None):
+        self.config, self.stage, self.extra = config, stage, extra or dict
+        self.started = time.time()
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return control
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            seal(folder, self.config, stage=self.stage, global_step=state.global_step,
+                 wall_time_s=round(time.time() - self.started, 3), seed=args.seed, **self.extra())
+            log.info("checkpoint %s sealed (SHA256SUMS + provenance.json)", folder.name)
+        return control
+
+
+def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
+    """Highest-numbered ``checkpoint-N`` folder in ``out_dir`` (None if there is none)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if not Path(out_dir).is_dir():
+        return None
+    found = get_last_checkpoint(str(out_dir))
+    return Path(found) if found else None
+
+
+def resolve_resume(out_dir: str | os.PathLike, resume: str | None, config: dict | None = None) -> Path | None:
+    """``resume`` = None (fresh run), ``auto`` (latest checkpoint in ``out_dir`` if any) or a checkpoint path.
+
+    The checkpoint's SHA256SUMS must verify (a truncated or tampered checkpoint is refused, naming the file), and
+    with ``config`` its provenance must record the same config hash (no silent resume under changed settings).
+    """
+    if not resume:
+        return None
+    checkpoint = latest_checkpoint(out_dir) if resume == "auto" else Path(resume)
+    if checkpoint is None:
+        log.info("no checkpoint in %s: starting a fresh run", out_dir)
+        return None
+    if not checkpoint.is_dir():
+        raise InputError(f"checkpoint {checkpoint} does not exist")
+    report = verify_sums(checkpoint)
+    if not report.ok:
+        raise InputError(f"refusing to resume from {checkpoint}: {report.summary()}")
+    if config is not None:
+        recorded = read_json(checkpoint / PROVENANCE_NAME).get("config_sha256")
+        if recorded != config_hash(config):
+            raise InputError(f"refusing to resume from {checkpoint}: it was written under a different config "
+                             f"(sha256 {str(recorded)[:12]} vs {config_hash(config)[:12]}); use another --out")
+    log.info("resuming from %s (%s)", checkpoint, report.summary())
+    return checkpoint
+
+
+def check_fresh_output(out_dir: str | os.PathLike, resume: str | None) -> None:
+    """A fresh run must not silently mix with an earlier run's checkpoints."""
+    if not resume and latest_checkpoint(out_dir) is not None:
+        raise InputError(f"{out_dir} already holds checkpoints; pass --resume auto to continue that run "
+                         "or choose another --out")

@@ -1,0 +1,98 @@
+"""``knowrl train sft|grpo|plan`` and ``knowrl data demo`` (heavy imports inside the handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from knowrl.cli_common import add_config_arguments, resolve_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="cold-start SFT and knowledgeable GRPO (LoRA, TRL)",
+                                  description="Training stages of METHOD 4-5. Every checkpoint and output carries "
+                                              "SHA256SUMS + provenance.json; --resume auto continues a run.")
+    verbs = train.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    sft = verbs.add_parser("sft", help="LoRA SFT on cold-start ShareGPT traces (loss on the assistant turn)")
+    sft.add_argument("--data", help="cold-start ShareGPT JSON (default: sft.data)")
+    _common(sft, "results/sft")
+    sft.set_defaults(handler=_sft)
+
+    grpo = verbs.add_parser("grpo", help="GRPO with the project's rewards, LoRA on top of the SFT model")
+    grpo.add_argument("--data", help="RL data JSON {question, answers, title} (default: grpo.data)")
+    grpo.add_argument("--init", help="`knowrl train sft` output to start from (default: grpo.init; none = base)")
+    _common(grpo, "results/grpo")
+    grpo.set_defaults(handler=_grpo)
+
+    plan = verbs.add_parser("plan", help="print the GPU memory plan of a run (no GPU needed with --gpu-gb)")
+    plan.add_argument("stage", choices=("sft", "grpo"))
+    plan.add_argument("--model", help="HF model folder (its config.json); default: model.policy")
+    plan.add_argument("--gpu-gb", type=float, help="GPU memory to plan for (default: grpo.memory.gpu_gb / detected)")
+    add_config_arguments(plan)
+    plan.set_defaults(handler=_plan)
+
+    data = subparsers.add_parser("data", help="training data helpers")
+    data_verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
+    demo = data_verbs.add_parser("demo", help="short synthetic cold-start traces + RL questions from a corpus "
+                                              "(CPU smoke runs: the real traces are too long for a tiny model)")
+    demo.add_argument("--corpus", help="demo corpus JSON or JSONL {title, text, description} "
+                                       "(default: the embedded demo corpus)")
+    demo.add_argument("--out", required=True, help="output folder (coldstart.json, rl.json, corpus.jsonl)")
+    demo.add_argument("--n-sft", type=int, default=64, help="cold-start records (default 64)")
+    demo.add_argument("--n-rl", type=int, default=64, help="RL questions (default 64)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(handler=_demo)
+
+
+def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
+                        help="continue a run: the latest checkpoint in --out (no value / 'auto') or a folder")
+    add_config_arguments(parser)
+
+
+def _sft(args: argparse.Namespace) -> int:
+    from knowrl.train import sft
+
+    out = sft.main(resolve_config(args), data_path=args.data, out=args.out, resume=args.resume)
+    print(out)
+    return 0
+
+
+def _grpo(args: argparse.Namespace) -> int:
+    from knowrl.train import grpo
+
+    out = grpo.main(resolve_config(args), data_path=args.data, out=args.out, init=args.init, resume=args.resume)
+    print(out)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from knowrl.train import memory, models
+
+    config = resolve_config(args)
+    if args.gpu_gb:
+        config["grpo"]["memory"]["gpu_gb"] = args.gpu_gb
+    import torch
+
+    if not config["grpo"]["memory"]["gpu_gb"] and not torch.cuda.is_available():
+        from knowrl.errors import ConfigError
+
+        raise ConfigError("no CUDA GPU here: pass --gpu-gb (e.g. 80 for an A800/H100)")
+    model = args.model or models.resolve_policy(config)
+    plan = memory.plan_for_run(config, args.stage, model)
+    print(plan.render())
+    return 0 if plan.fits else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from knowrl.train.data import make_demo
+
+    corpus = args.corpus
+    if not corpus:
+        from knowrl.assets import AssetStore
+
+        corpus = AssetStore().path("demo_corpus")
+    print(json.dumps(make_demo(corpus, args.out, args.n_sft, args.n_rl, args.seed), indent=2))
+    return 0

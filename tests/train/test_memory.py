@@ -1,0 +1,67 @@
+"""The GPU memory plan (pure): the paper's 7B GRPO run fits an 80 GB A800/H100; impossible plans are refused
+naming the setting to change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowrl.config import load_config
+from knowrl.train.memory import ModelShape, plan_for_run, plan_memory
+
+# DeepSeek-R1-Distill-Qwen-7B / Skywork-OR1-7B (Qwen2-7B architecture), from their config.json
+QWEN2_7B = {"hidden_size": 3584, "intermediate_size": 18944, "num_attention_heads": 28, "num_hidden_layers": 28,
+            "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": False}
+
+
+@pytest.fixture()
+def model_dir(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(QWEN2_7B))
+    return tmp_path
+
+
+def test_shape_counts_the_7b_parameters_and_lora():
+    shape = ModelShape.from_config(QWEN2_7B)
+    assert 7.0e9 < shape.params < 7.7e9                      # 7.6B with untied embeddings (biases ignored)
+    lora = shape.lora_params(128, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    assert lora == 28 * 128 * 90112                          # r x (in + out) summed over the 7 projections
+
+
+@pytest.mark.parametrize("stage", ["grpo", "sft"])
+def test_paper_settings_fit_an_80gb_gpu(model_dir, stage):
+    config = load_config(profile="a800", overrides=["grpo.memory.gpu_gb=80"])
+    plan = plan_for_run(config, stage, model_dir)
+    assert plan.fits, plan.render()
+    assert plan.items["policy weights"] == pytest.approx(7.6e9 * 2 / 2**30, rel=0.02)   # bf16 weights
+    if stage == "grpo":
+        assert plan.vllm_gib == 40.0 and plan.vllm_need_gib < plan.vllm_gib             # vLLM colocated at 0.5
+
+
+@pytest.mark.parametrize("overrides, setting", [
+    # 40 GB GPU: half for vLLM leaves too little for 20 sequences of 1280 tokens
+    (["grpo.memory.gpu_gb=40"], "grpo.per_device_batch_size"),
+    # no gradient checkpointing: every layer's activations are kept
+    (["grpo.gradient_checkpointing=false"], "grpo.gradient_checkpointing=true"),
+    # vLLM share too small to hold a copy of the 7B weights
+    (["grpo.generation.vllm_gpu_memory_utilization=0.1"], "grpo.generation.vllm_gpu_memory_utilization"),
+    # a judge model placed on the training GPU
+    (["grpo.memory.extra_gb=30"], "grpo.memory.extra_gb"),
+    # 16 GB card: the weights alone exceed the training budget
+    (["grpo.memory.gpu_gb=16", "grpo.generation.backend=transformers"], "model.policy"),
+    # 24 GB card without vLLM: the weights fit, 20 sequences per micro-batch do not
+    (["grpo.memory.gpu_gb=24", "grpo.generation.backend=transformers"], "grpo.per_device_batch_size"),
+])
+def test_impossible_plans_name_the_setting(model_dir, overrides, setting):
+    config = load_config(profile="a800", overrides=["grpo.memory.gpu_gb=80", *overrides])
+    plan = plan_for_run(config, "grpo", model_dir)
+    assert not plan.fits and setting in plan.advice, plan.render()
+    assert "DOES NOT FIT" in plan.render()
+
+
+def test_tiny_model_plan_fits_anything_reasonable():
+    shape = ModelShape(params=1.35e8, layers=30, hidden=576, intermediate=1536, heads=9, kv_heads=3, vocab=49152)
+    plan = plan_memory(shape, section="grpo", weight_bytes=2, lora_r=16, lora_targets=["q_proj", "v_proj"],
+                       optim="adamw_torch", micro_batch=8, seq_len=384, scored_len=128,
+                       gradient_checkpointing=False, gpu_gib=16)
+    assert plan.fits and plan.total_gib < 4
