@@ -1,0 +1,36 @@
+# Evaluation (METHOD 8): one job per (model label, benchmark). Labels come from eval.models (base, sft, knowrl);
+# benchmarks are the eval.benchmarks entries with a path. Model judges (judge.backend llamacpp/vllm) are started
+# for the job by `knowrl judge run`; with the rule judge nothing is started.
+
+
+rule eval_benchmark:
+    input:
+        unpack(get_eval_inputs),
+    output:
+        summary="results/eval/{label}/{benchmark}/summary.json",
+        records="results/eval/{label}/{benchmark}/items.jsonl",
+    log:
+        "logs/eval/{label}/{benchmark}.log",
+    benchmark:
+        "benchmarks/eval/{label}/{benchmark}.tsv"
+    wildcard_constraints:
+        label="|".join(config["eval"]["models"]),
+        benchmark="simpleqa|chinese_simpleqa|truthfulqa|gpqa|aime25|qa",
+    params:
+        weights=get_eval_weights_flags,
+        settings=get_eval_settings_flags(),
+        judge=lookup(dpath="judge/backend", within=config),
+        out=subpath(output.summary, parent=True),
+    resources:
+        judge_server=1,
+        gpu=1 if config["eval"]["device"].startswith("cuda") else 0,
+        mem_mb=16000,
+        runtime=240,
+    conda:
+        "../envs/eval.yaml"
+    container:
+        get_container("eval")
+    shell:
+        "knowrl judge run --set judge.backend={params.judge} -- knowrl eval run --benchmark {wildcards.benchmark} "
+        "--data {input.data} --label {wildcards.label} {params.weights} {params.settings} "
+        "--out {params.out} > {log} 2>&1"

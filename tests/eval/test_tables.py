@@ -1,0 +1,124 @@
+"""Table renderers against golden files, table assembly, the write_tables/write_plots folders and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from knowrl.artifact import verify_sums
+from knowrl.cli import main
+from knowrl.errors import InputError
+from knowrl.eval import tables
+from knowrl.eval.report import write_plots, write_tables
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+UPDATE = os.environ.get("KNOWRL_UPDATE_GOLDEN") == "1"  # regenerate after an intended format change
+
+
+def _fig(value, low, high):
+    return {"value": value, "ci_low": low, "ci_high": high}
+
+
+def _summary(kind, figures, avg=None):
+    modes = {"main": {"kind": kind, "figures": figures}}
+    if avg:
+        modes["avg@5"] = {"kind": kind, "figures": avg}
+    return {"label": "x", "modes": modes, "model": {"path": "m"}, "grader": {"name": "g"},
+            "benchmark": {"sha256": "0" * 64}}
+
+
+SUMMARIES = {
+    "base": {
+        "simpleqa": _summary("qa", {"correct": _fig(12.0, 8.5, 15.5), "incorrect": _fig(80.0, 75.25, 84.5),
+                                    "not_attempted": _fig(8.0, 5.0, 11.0), "f_score": _fig(12.5, 9.0, 16.0)},
+                             avg={"incorrect": _fig(81.2, 77.0, 85.0)}),
+        "truthfulqa": _summary("truthfulqa", {"rouge_acc": _fig(50.0, 44.0, 56.0), "bleu_acc": _fig(47.333, 41.0, 53.0)}),
+    },
+    "sft": {"gpqa": _summary("mcq", {"accuracy": _fig(35.0, 28.0, 42.0)})},
+    "knowrl": {
+        "simpleqa": _summary("qa", {"correct": _fig(14.0, 10.0, 18.0), "incorrect": _fig(60.0, 54.0, 66.0),
+                                    "not_attempted": _fig(26.0, 21.0, 31.0), "f_score": _fig(17.9, 13.0, 22.0)}),
+        "aime25": _summary("math", {"accuracy": _fig(30.0, 13.33, 46.67)}),
+    },
+}
+
+
+@pytest.mark.parametrize("ext", ["md", "csv", "tex"])
+def test_renderers_match_golden(ext):
+    table = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", "DeepSeek-R1-Distill-Qwen-7B", "Results")
+    text = tables.RENDERERS[ext](table)
+    golden = GOLDEN / f"results.{ext}"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_build_table_cells():
+    table = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", "Skywork-OR1-7B-Preview")
+    labels = [label for label, _ in table.rows]
+    assert labels == ["base", "sft", "knowrl"]
+    base = dict(zip([c.key for c in table.columns], table.rows[0][1]))
+    assert base["simpleqa_incorrect"] == tables.Cell(80.0, 75.25, 84.5, 76.33)
+    assert base["gpqa"] == tables.Cell(paper=37.37)             # not run: paper value only
+    sft = table.rows[1][1]
+    assert all(cell.paper is None for cell in sft)              # the paper has no SFT row
+    no_paper = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", None)
+    assert not no_paper.with_paper and "(paper)" not in tables.render_markdown(no_paper)
+    with pytest.raises(InputError, match="unknown paper model"):
+        tables.build_table(SUMMARIES, paper_model="GPT-5")
+
+
+def _run_folders(root: Path) -> dict[str, str]:
+    runs = {}
+    for label, by_bench in SUMMARIES.items():
+        for bench, doc in by_bench.items():
+            folder = root / label / bench
+            folder.mkdir(parents=True)
+            (folder / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+        runs[label] = str(root / label)
+    return runs
+
+
+def test_write_tables_folder(tmp_path):
+    runs = _run_folders(tmp_path / "runs")
+    written = write_tables(runs, tmp_path / "tables", "DeepSeek-R1-Distill-Qwen-7B")
+    names = sorted(p.name for p in written)
+    assert "results.md" in names and "results_avg5.tex" in names and "hallucination.csv" in names
+    assert verify_sums(tmp_path / "tables").ok
+    prov = json.loads((tmp_path / "tables" / "provenance.json").read_text())
+    assert {s["label"] for s in prov["sources"]} == {"base", "sft", "knowrl"}
+    assert all(len(s["summary_sha256"]) == 64 and "grader" in s for s in prov["sources"])
+
+
+def test_write_plots(tmp_path):
+    runs = _run_folders(tmp_path / "runs")
+    metrics = tmp_path / "metrics.jsonl"
+    rows = [{"step": s, "reward": 0.1 * s, "rewards/format_reward/mean": 1.0, "kl": 0.01 * s,
+             "completion_length": 30 + s, "refusal_rate": 0.5} for s in range(1, 6)]
+    rows.append({"step": 6, "reward": 0.7})  # later rows may lack columns
+    metrics.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    written = write_plots(tmp_path / "plots", runs, metrics, "DeepSeek-R1-Distill-Qwen-7B")
+    assert {p.name for p in written} == {"training_curves.png", "benchmarks_main.png", "benchmarks_avg5.png"}
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
+    assert verify_sums(tmp_path / "plots").ok
+
+
+def test_curve_series_tolerates_missing_columns():
+    from knowrl.eval.plots import curve_series
+
+    panels = curve_series([{"step": 1, "kl": 0.1}, {"loss": 3.0}, {"step": 2, "reward": "n/a", "kl": 0.2}])
+    assert panels == {"KL": {"kl": ([1.0, 2.0], [0.1, 0.2])}}
+
+
+def test_cli_table_and_errors(tmp_path, capsys):
+    runs = _run_folders(tmp_path / "runs")
+    args = ["eval", "table", "--out", str(tmp_path / "t")] + [f"--run={k}={v}" for k, v in runs.items()]
+    assert main(args) == 0
+    assert (tmp_path / "t" / "results.md").is_file()
+    assert main(["eval", "table", "--out", str(tmp_path / "t2"), "--run", "base"]) == 2
+    assert "is not LABEL=DIR" in capsys.readouterr().err
+    assert main(["eval", "plot", "--out", str(tmp_path / "p")]) == 2
