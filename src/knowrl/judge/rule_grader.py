@@ -21,11 +21,12 @@ these those it its his her their he she they them which who whom what when where
 there do does did has have had""".split())
 # METHOD 3.2, June variant: these answers score -1 without a judge call.
 JUNE_REFUSAL_PATTERNS = (
-    r"\b(?:cannot|can't|can not|unable to)\s+(?:answer|provide|determine|say|be answered)",
-    r"\bas an ai\b[^.]*\b(?:cannot|can't|unable|do not|don't)",
-    r"\bneeds? (?:more|additional|further) (?:information|context|details)",
-    r"\binsufficient (?:information|data|context|details)",
-    r"\bethical (?:concerns?|reasons|considerations)",
+    r"\b(?:i\s+)?(?:cannot|can't|can\s+not|am\s+unable\s+to|unable\s+to|am\s+not\s+able\s+to)\s+"
+    r"(?:answer|determine|provide|say|tell|know|find|confirm|verify|be\s+sure|be\s+answered)",
+    r"\bas an ai\b[^.]*\b(?:cannot|can't|unable|not able|do not|don't)",
+    r"\b(?:need|needs|require|requires) (?:more|additional|further) (?:information|context|details)",
+    r"\b(?:insufficient|not enough) (?:information|data|context|details)",
+    r"\bethical (?:concerns?|reasons?|considerations?)",
 )
 # The offline grader also treats these as declining to answer (SimpleQA NOT_ATTEMPTED).
 EXTRA_REFUSAL_PATTERNS = (
@@ -102,12 +103,12 @@ def is_refusal(answer: str | None, variant: str = "default") -> bool:
 
 
 def keyword_prefilter(gold: str, answer: str) -> bool:
-    """June-variant pre-filter: False when the gold has no digit and none of its keywords occurs in the answer."""
+    """June-variant pre-filter: False when the gold has no digit and none of its keywords (``\\w+`` tokens,
+    lower-cased, longer than one character, not stop words) is a token of the answer."""
     if any(ch.isdigit() for ch in gold):
         return True
-    keywords = [w for w in re.findall(r"\w+", gold.lower()) if len(w) > 1 and w not in STOP_WORDS]
-    lowered = answer.lower()
-    return not keywords or any(word in lowered for word in keywords)
+    keywords = {w for w in re.findall(r"\w+", gold.lower()) if len(w) > 1 and w not in STOP_WORDS}
+    return not keywords or bool(keywords & set(re.findall(r"\w+", answer.lower())))
 
 
 # -- numbers and dates -----------------------------------------------------------------------------------
