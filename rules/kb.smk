@@ -1,0 +1,22 @@
+rule build_kb:
+    input:
+        unpack(get_kb_inputs),
+    output:
+        "results/kb/manifest.json",
+    log:
+        "logs/kb/build_kb.log",
+    benchmark:
+        "benchmarks/kb/build_kb.tsv"
+    params:
+        out=lambda wildcards, output: Path(output[0]).parent,
+        flags=get_kb_build_flags(),
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards: config["kb"]["index"]["memory_budget_mb"] + 3000,
+        runtime=720,
+    conda:
+        "../envs/kb.yaml"
+    container:
+        get_container("kb")
+    shell:
+        "knowrl kb build --input {input.corpus} --out {params.out} --force --no-progress {params.flags} > {log} 2>&1"
