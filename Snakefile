@@ -12,9 +12,17 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/assets.smk"
 include: "rules/kb.smk"
+include: "rules/judge.smk"
+include: "rules/sft.smk"
+include: "rules/grpo.smk"
+include: "rules/eval.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
         get_final_outputs(),
     default_target: True
+
+
+report: "docs/report/workflow.rst"

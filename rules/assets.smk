@@ -4,7 +4,7 @@ rule fetch_asset:
     log:
         "logs/assets/fetch_{asset}.log",
     params:
-        cache=ASSETS,
+        cache=lambda wildcards, output: Path(output[0]).parent.parent,
         from_flag=get_from_dir_flag(),
     resources:
         mem_mb=1000,

@@ -32,5 +32,157 @@ def get_from_dir_flag():
     return f"--from {staged}" if staged else ""
 
 
+# Config sections each stage reads; everything else cannot change its result.
+STAGE_SECTIONS = {
+    "sft": ("seed", "model", "sft"),
+    "grpo": ("seed", "model", "grpo", "judge", "facts", "reward", "kb"),
+    "eval": ("seed", "model", "eval", "judge"),
+}
+
+
+def get_stage_config(stage):
+    """``--config results/config/<stage>-<digest>.yaml``: the resolved sections the stage reads, written once.
+
+    The digest in the file name makes this flag (a rule param) change exactly when those settings change, so
+    Snakemake re-runs only the affected stages: a reward setting re-runs GRPO and what follows, not SFT.
+    """
+    import json
+
+    import yaml
+    from knowrl.files import sha256_json, write_text_atomic
+
+    settings = json.loads(json.dumps({key: config[key] for key in STAGE_SECTIONS[stage]}))  # plain dicts
+    path = Path("results/config") / f"{stage}-{sha256_json(settings)[:12]}.yaml"
+    if not path.exists():
+        write_text_atomic(path, yaml.safe_dump(settings, sort_keys=True))
+    return f"--config {path}"
+
+
 def get_final_outputs():
-    return ["results/kb/manifest.json"]
+    """Everything `snakemake` builds by default: KB, SFT and GRPO checkpoints, evaluation tables and plots."""
+    return [
+        "results/kb/manifest.json",
+        "results/sft/SHA256SUMS",
+        "results/grpo/SHA256SUMS",
+        "results/plots/training/training_curves.png",
+        *get_report_outputs(),
+    ]
+
+
+# -- eval / report helpers (owned by the eval stage) ----------------------------------------------------------
+def get_eval_benchmarks():
+    """Benchmarks with a staged file (eval.benchmarks.<name>.path)."""
+    return [name for name, entry in config["eval"]["benchmarks"].items() if entry.get("path")]
+
+
+def get_eval_labels():
+    """Table rows: base always; sft / knowrl when their checkpoint or model is set."""
+    models = config["eval"]["models"]
+    return [label for label, spec in models.items() if label == "base" or spec.get("checkpoint") or spec.get("model")]
+
+
+def get_eval_summaries():
+    return [f"results/eval/{label}/{bench}/summary.json" for label in get_eval_labels() for bench in get_eval_benchmarks()]
+
+
+def get_eval_inputs(wildcards):
+    """The benchmark file, plus the checkpoint's SHA256SUMS so the job waits for training."""
+    inputs = {"data": config["eval"]["benchmarks"][wildcards.benchmark]["path"]}
+    trained = config["eval"]["models"][wildcards.label].get("checkpoint")
+    if trained:
+        inputs["trained"] = f"{trained}/SHA256SUMS"
+    return inputs
+
+
+def get_eval_weights_flags(wildcards):
+    spec = config["eval"]["models"][wildcards.label]
+    flags = [f"--model {spec['model']}"] if spec.get("model") else []
+    if spec.get("checkpoint"):
+        flags.append(f"--checkpoint {spec['checkpoint']}")
+    return " ".join(flags)
+
+
+def get_eval_run_flags():
+    return " ".join(f"--run {label}=results/eval/{label}" for label in get_eval_labels())
+
+
+def get_paper_model_flag():
+    paper = config["eval"].get("paper_model")
+    return f"--paper-model {paper}" if paper else ""
+
+
+def get_report_outputs():
+    """Tables and benchmark plots when any benchmark is staged; add to rule all's inputs."""
+    if not get_eval_benchmarks():
+        return []
+    return ["results/tables/results.md", "results/plots/benchmarks/benchmarks_main.png"]
+
+
+# -- kb helpers (owned by the kb stage) ------------------------------------------------------------------------
+KB_INDEX_SETTINGS = ("hnsw_m", "hnsw_ef_search", "nlist", "nprobe", "pq_m", "rerank", "train_sample")
+
+
+def get_kb_inputs(wildcards):
+    """The corpus file ('demo' = the fetched demo corpus) and, for the embedded embedder, its asset manifest."""
+    kb = config["kb"]
+    inputs = {}
+    if kb["corpus"] == "demo":
+        inputs["corpus"] = f"{ASSETS}/demo_corpus/summaries_en-us.json"
+        inputs["corpus_asset"] = asset_manifest("demo_corpus")
+    else:
+        inputs["corpus"] = kb["corpus"]
+    if not kb.get("embedder"):
+        inputs["embedder_asset"] = asset_manifest("embedder")
+    return inputs
+
+
+def get_kb_build_flags():
+    """The kb settings as explicit `knowrl kb build` flags (index tuning as --set)."""
+    kb = config["kb"]
+    flags = [f"--passage-tokens {kb['passage_tokens']}", f"--batch-size {kb['embed_batch_size']}",
+             f"--device {kb['device']}", f"--index-type {kb['index']['type']}",
+             f"--memory-budget-mb {kb['index']['memory_budget_mb']}",
+             f"--set kb.max_doc_chars={kb['max_doc_chars']}"]
+    if kb.get("embedder"):
+        flags.append(f"--embedder {kb['embedder']}")
+    flags += [f"--set kb.index.{key}={kb['index'][key]}" for key in KB_INDEX_SETTINGS
+              if kb["index"].get(key) is not None]
+    return " ".join(flags)
+
+
+# -- train helpers (owned by the train stage) -----------------------------------------------------------------
+def get_sft_data():
+    return config["sft"]["data"] or "results/data/demo/coldstart.json"
+
+
+def get_grpo_data():
+    return config["grpo"]["data"] or "results/data/demo/rl.json"
+
+
+def get_grpo_init():
+    return config["grpo"]["init"] or "results/sft"
+
+
+def get_grpo_kb():
+    return f"{config['facts']['kb_path']}/manifest.json"
+
+
+def get_train_gpu(section):
+    """1 when the run is meant for a GPU (16-bit precision or vLLM generation), else 0."""
+    settings = config[section]
+    vllm = section == "grpo" and settings["generation"]["backend"] == "vllm"
+    return 1 if vllm or settings["precision"] in ("bf16", "fp16") else 0
+
+
+def get_policy_input():
+    """The base policy a training job depends on: the staged model folder, or the embedded GGUF's manifest."""
+    return config["model"]["policy"] or asset_manifest("tiny_lm")
+
+
+def get_train_role(section):
+    """Environment of a training job: train, serve-vllm (GRPO with vLLM generation) or train-unsloth."""
+    if config["model"]["backend"] == "unsloth":
+        return "train-unsloth"
+    if section == "grpo" and config["grpo"]["generation"]["backend"] == "vllm":
+        return "serve-vllm"
+    return "train"

@@ -18,8 +18,7 @@ rule eval_benchmark:
         benchmark="simpleqa|chinese_simpleqa|truthfulqa|gpqa|aime25|qa",
     params:
         weights=get_eval_weights_flags,
-        settings=get_eval_settings_flags(),
-        judge=lookup(dpath="judge/backend", within=config),
+        settings=get_stage_config("eval"),
         out=subpath(output.summary, parent=True),
     resources:
         judge_server=1,
@@ -31,6 +30,6 @@ rule eval_benchmark:
     container:
         get_container("eval")
     shell:
-        "knowrl judge run --set judge.backend={params.judge} -- knowrl eval run --benchmark {wildcards.benchmark} "
+        "knowrl judge run {params.settings} -- knowrl eval run --benchmark {wildcards.benchmark} "
         "--data {input.data} --label {wildcards.label} {params.weights} {params.settings} "
         "--out {params.out} > {log} 2>&1"

@@ -16,7 +16,7 @@ rule train_grpo:
     benchmark:
         "benchmarks/grpo/train.tsv"
     params:
-        settings=get_train_set_flags("grpo"),
+        settings=get_stage_config("grpo"),
         init=subpath(input.sft, parent=True),
         out=subpath(output.sums, parent=True),
     resources:

@@ -6,7 +6,7 @@ rule eval_tables:
     input:
         get_eval_summaries(),
     output:
-        md="results/tables/results.md",
+        md=report("results/tables/results.md", category="Tables", caption="../docs/report/tables.rst"),
         csv="results/tables/results.csv",
         tex="results/tables/results.tex",
     log:
@@ -29,7 +29,8 @@ rule plot_benchmarks:
     input:
         get_eval_summaries(),
     output:
-        "results/plots/benchmarks/benchmarks_main.png",
+        report("results/plots/benchmarks/benchmarks_main.png", category="Benchmarks",
+               caption="../docs/report/benchmarks.rst"),
     log:
         "logs/report/plot_benchmarks.log",
     params:
@@ -50,7 +51,8 @@ rule plot_training:
     input:
         "results/grpo/SHA256SUMS",  # the sealed GRPO run; its metrics.jsonl is listed in it
     output:
-        "results/plots/training/training_curves.png",
+        report("results/plots/training/training_curves.png", category="Training",
+               caption="../docs/report/training.rst"),
     log:
         "logs/report/plot_training.log",
     resources:

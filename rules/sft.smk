@@ -38,7 +38,7 @@ rule train_sft:
     benchmark:
         "benchmarks/sft/train.tsv"
     params:
-        settings=get_train_set_flags("sft"),
+        settings=get_stage_config("sft"),
         out=subpath(output.sums, parent=True),
     resources:
         gpu=get_train_gpu("sft"),

@@ -41,3 +41,12 @@ def test_bundle_round_trip(tmp_path, asset_store, capsys):
 def test_missing_staged_input_is_reported(tmp_path, capsys):
     assert main(["stage", str(tmp_path / "b"), "--set", "kb.corpus=/nope/wiki.jsonl"]) == 2
     assert "kb.corpus = /nope/wiki.jsonl does not exist" in capsys.readouterr().err
+
+
+def test_a_judge_model_name_is_not_a_staged_path(tmp_path):
+    cfg = load_config(overrides=["judge.backend=openai", "judge.model=gpt-4o-mini"])
+    assert dict(staged_settings(cfg)) == {}
+    folder = tmp_path / "judge-7b"
+    folder.mkdir()
+    cfg = load_config(overrides=["judge.backend=vllm", f"judge.model={folder}"])
+    assert dict(staged_settings(cfg)) == {"judge.model": str(folder)}

