@@ -1,4 +1,4 @@
-# The two commands of the README:  `make run` (main job on the embedded default)  and  `make test`.
+# The two commands of the README:  `make run` (the workflow on the CPU smoke profile)  and  `make test`.
 # Each creates .venv and installs exactly the pinned versions of constraints.txt.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,10 +26,11 @@ $(BIN)/.test-installed: $(BIN)/.core-installed
 assets: $(BIN)/.core-installed
 	$(BIN)/knowrl assets fetch --cache $(KNOWRL_ASSETS)
 
-run: assets
+run: $(BIN)/.core-installed
 	$(BIN)/snakemake --profile profiles/smoke
-	$(BIN)/knowrl kb search --kb results/kb --k 3 --query "Which scientist developed the theory of general relativity?"
-	$(BIN)/knowrl kb search --kb results/kb --k 3 --titles "Moon;Sun" --query "The Moon orbits the Earth."
+	$(BIN)/snakemake --profile profiles/smoke --report results/report.html
+	@echo; cat results/tables/results.md; echo
+	@echo "Report: results/report.html   Tables: results/tables/   Checkpoints: results/sft results/grpo (knowrl verify DIR)"
 
 test: $(BIN)/.test-installed assets
 	$(BIN)/python -m pytest

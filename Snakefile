@@ -1,12 +1,14 @@
 # KnowRL workflow: assets -> KB -> SFT -> GRPO -> evaluation -> tables, plots, report.
 # Rules are thin: each calls the `knowrl` CLI; settings come from config/config.yaml (validated by
 # config/config.schema.json) layered with a profile's config file (profiles/<name>/config.yaml).
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")  # also when run with --directory
 
 
 include: "rules/common.smk"

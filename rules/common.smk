@@ -123,17 +123,18 @@ KB_INDEX_SETTINGS = ("hnsw_m", "hnsw_ef_search", "nlist", "nprobe", "pq_m", "rer
 
 
 def get_kb_inputs(wildcards):
-    """The corpus file ('demo' = the fetched demo corpus) and, for the embedded embedder, its asset manifest."""
+    """What the KB build waits for: the fetched assets it uses (demo corpus, embedder) or the staged corpus."""
     kb = config["kb"]
-    inputs = {}
-    if kb["corpus"] == "demo":
-        inputs["corpus"] = f"{ASSETS}/demo_corpus/summaries_en-us.json"
-        inputs["corpus_asset"] = asset_manifest("demo_corpus")
-    else:
-        inputs["corpus"] = kb["corpus"]
+    inputs = {"corpus": asset_manifest("demo_corpus") if kb["corpus"] == "demo" else kb["corpus"]}
     if not kb.get("embedder"):
         inputs["embedder_asset"] = asset_manifest("embedder")
     return inputs
+
+
+def get_kb_corpus():
+    """The corpus file handed to `knowrl kb build` ('demo' = the fetched demo corpus)."""
+    corpus = config["kb"]["corpus"]
+    return f"{ASSETS}/demo_corpus/summaries_en-us.json" if corpus == "demo" else corpus
 
 
 def get_kb_build_flags():

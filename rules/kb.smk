@@ -9,6 +9,7 @@ rule build_kb:
         "benchmarks/kb/build_kb.tsv"
     params:
         out=lambda wildcards, output: Path(output[0]).parent,
+        corpus=get_kb_corpus(),
         flags=get_kb_build_flags(),
     threads: 2
     resources:
@@ -19,4 +20,4 @@ rule build_kb:
     container:
         get_container("kb")
     shell:
-        "knowrl kb build --input {input.corpus} --out {params.out} --force --no-progress {params.flags} > {log} 2>&1"
+        "knowrl kb build --input {params.corpus} --out {params.out} --force --no-progress {params.flags} > {log} 2>&1"
