@@ -52,8 +52,8 @@ def _load_json_object(body: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def parse_grade(reply: str | None) -> tuple[Grade | None, str | None]:
-    """``(grade, None)`` for exactly one valid grade, else ``(None, "unparseable: ...")``."""
+def _short_reply_body(reply: str | None) -> tuple[str | None, str | None]:
+    """The reply without a leading think block, or why it cannot hold a one-word verdict."""
     if reply is None or not reply.strip():
         return None, "unparseable: empty reply"
     if len(reply) > MAX_REPLY_CHARS:
@@ -61,6 +61,14 @@ def parse_grade(reply: str | None) -> tuple[Grade | None, str | None]:
     body = strip_think(reply)
     if body is None:
         return None, "unparseable: unclosed <think> block"
+    return body, None
+
+
+def parse_grade(reply: str | None) -> tuple[Grade | None, str | None]:
+    """``(grade, None)`` for exactly one valid grade, else ``(None, "unparseable: ...")``."""
+    body, problem = _short_reply_body(reply)
+    if problem:
+        return None, problem
     grade = _grade_token(body)
     if grade is not None:
         return grade, None
@@ -129,13 +137,9 @@ _FALSE = {"FALSE", "NOT_SUPPORTED", "NOT SUPPORTED", "NO"}
 
 def parse_verify(reply: str | None) -> tuple[bool | None, str | None]:
     """Exactly ``True``/``False`` (any case, optional final period) or JSON ``{"supported": bool}``."""
-    if reply is None or not reply.strip():
-        return None, "unparseable: empty reply"
-    if len(reply) > MAX_REPLY_CHARS:
-        return None, f"unparseable: reply of {len(reply)} characters"
-    body = strip_think(reply)
-    if body is None:
-        return None, "unparseable: unclosed <think> block"
+    body, problem = _short_reply_body(reply)
+    if problem:
+        return None, problem
     word = body.rstrip(".").strip().upper()
     if word in _TRUE or word in _FALSE:
         return word in _TRUE, None
