@@ -79,3 +79,22 @@ def test_batched_equals_single(small_kb):
 
 def test_bm25_query_with_only_stopwords_or_symbols(small_kb):
     assert small_kb.search(["the of and", "?!"], k=3, mode="bm25") == [[], []]
+
+
+def test_hybrid_pool_no_larger_than_k_is_returned_whole_without_encoding(small_kb, monkeypatch):
+    """The KnowRL case of short pages: k passages from a pool of <= k need no ranking, so no query encoding."""
+    pool, _ = small_kb.passages_for_titles(["Moon", "Sun"])
+    assert 0 < len(pool) <= 5
+    expected = {h.passage_id for h in pool}
+    encoded = small_kb.search(["The Moon orbits the Earth."], k=len(pool), titles=[["Moon", "Sun"]], mode="dense")
+
+    def no_encoding(texts):
+        raise AssertionError("the query was encoded")
+
+    monkeypatch.setattr(small_kb, "encode", no_encoding)
+    before = small_kb.stats["whole_pool_unencoded"]
+    hits = small_kb.search(["The Moon orbits the Earth."], k=5, titles=[["Moon", "Sun"]], mode="hybrid")[0]
+    assert {h.passage_id for h in hits} == expected == {h.passage_id for h in encoded[0]}
+    assert hits[0].title == "Moon"                                   # the BM25 match ranks first
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert small_kb.stats["whole_pool_unencoded"] == before + 1

@@ -83,7 +83,8 @@ class KnowledgeBase:
         self.index = faiss.read_index(str(path / INDEX), flags)
         configure(self.index, self.index_settings)
         self._embedder = Embedder(embedder or _embedder_folder(manifest["embedder"]), device)
-        self.stats = {"queries": 0, "titles_requested": 0, "titles_missing": 0, "fallback_whole_kb": 0}
+        self.stats = {"queries": 0, "titles_requested": 0, "titles_missing": 0, "fallback_whole_kb": 0,
+                      "whole_pool_unencoded": 0}
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, device: str = "cpu", embedder: str | None = None,
@@ -150,19 +151,35 @@ class KnowledgeBase:
         self.stats["queries"] += len(queries)
         ranges = [self._query_ranges(titles[i] if titles is not None else None) for i in range(len(queries))]
         depth = k if mode != "hybrid" else max(k, self.search_settings.candidates)
-        dense = self._dense(queries, ranges, depth) if mode != "bm25" else None
         sparse = [self._bm25(q, r, depth) for q, r in zip(queries, ranges)] if mode != "dense" else None
+        whole = [mode == "hybrid" and r is not None and sum(e - s for s, e in r) <= k for r in ranges]
+        ranked = [i for i in range(len(queries)) if not whole[i]]
+        dense: list = [None] * len(queries)
+        if mode != "bm25" and ranked:
+            for i, hits in zip(ranked, self._dense([queries[i] for i in ranked], [ranges[i] for i in ranked], depth)):
+                dense[i] = hits
+        self.stats["whole_pool_unencoded"] += sum(whole)
         results = []
         for i in range(len(queries)):
             if mode == "dense":
                 scored = dense[i][:k]
             elif mode == "bm25":
                 scored = sparse[i][:k]
+            elif whole[i]:
+                scored = self._whole_pool(ranges[i], sparse[i])
             else:
                 fused = rrf([[p for p, _ in dense[i]], [p for p, _ in sparse[i]]], self.search_settings.rrf_k)
                 scored = fused[:k]
             results.append(self._hits(scored))
         return results
+
+    def _whole_pool(self, ranges, sparse: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Hybrid search in a page pool no larger than k returns the whole pool whatever the ranking, so the
+        query is not encoded: BM25 matches first, then the rest in page order, scored by that one fused list."""
+        matched = [p for p, _ in sparse]
+        seen = set(matched)
+        order = matched + [p for s, e in ranges for p in range(s, e) if p not in seen]
+        return rrf([order], self.search_settings.rrf_k)
 
     def _query_ranges(self, query_titles) -> list[tuple[int, int]] | None:
         if not query_titles:
