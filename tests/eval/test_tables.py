@@ -122,3 +122,11 @@ def test_cli_table_and_errors(tmp_path, capsys):
     assert main(["eval", "table", "--out", str(tmp_path / "t2"), "--run", "base"]) == 2
     assert "is not LABEL=DIR" in capsys.readouterr().err
     assert main(["eval", "plot", "--out", str(tmp_path / "p")]) == 2
+
+
+def test_reward_panel_holds_components_not_counters():
+    from knowrl.eval.plots import curve_series
+
+    row = {"step": 1, "reward": -0.5, "reward/format/mean": 0.5, "reward/fact/mean": 0.2,
+           "reward/seconds": 0.3, "reward/completions": 4.0, "reward/cache_hit_rate": 0.0}
+    assert set(curve_series([row])["Reward components"]) == {"reward", "reward/format/mean", "reward/fact/mean"}

@@ -14,7 +14,8 @@ from knowrl.errors import InputError
 
 # panel title -> regex over metric names
 CURVE_GROUPS = (
-    ("Reward components", re.compile(r"^(reward|rewards/.*/mean|.*_reward(/mean)?|reward/[^/]*)$")),
+    # the total and the project's per-component means (reward/format/mean, ...); not counters like reward/seconds
+    ("Reward components", re.compile(r"^(reward|reward/[a-z_]+/mean)$")),
     ("Refusal rate", re.compile(r"refus|not_attempted|abstain")),
     ("KL", re.compile(r"(^|/)kl$|kl_div")),
     ("Completion length", re.compile(r"completion_length|length/mean|^length$|completions/mean_length")),
