@@ -35,6 +35,7 @@ def test_defaults_and_smoke_are_cpu_sized():
     for config in (load_config(), load_config(profile="smoke")):
         assert config["model"]["policy"] is None                     # the embedded tiny GGUF
         assert config["grpo"]["generation"]["backend"] == "transformers"
-        assert config["grpo"]["precision"] == "auto" and config["grpo"]["max_completion_length"] <= 48
+        # short completions: the smoke SFT teaches the format on short traces (<think>..</answer> fits in 64)
+        assert config["grpo"]["precision"] == "auto" and config["grpo"]["max_completion_length"] <= 64
         assert config["grpo"]["lora"]["r"] <= 16
     assert load_config(profile="smoke")["grpo"]["max_steps"] <= 5
