@@ -60,7 +60,8 @@ def test_first_step_is_deterministic_and_resume_matches(grpo_run, make_config, d
     assert [r["step"] for r in resumed] == [1, 2]
     for key in ("loss", "reward", "completions/mean_length", "kl"):
         assert resumed[1][key] == pytest.approx(reference[1][key], rel=1e-3, abs=1e-6), key
-    assert resumed[0]["loss"] != 0.0
+    # real updates happened (the GRPO loss itself can be exactly 0 when all completions have equal length)
+    assert all(r["grad_norm"] > 0 for r in resumed)
     mine = load_file(str(out / "adapter" / "adapter_model.safetensors"))
     theirs = load_file(str(grpo_run / "adapter" / "adapter_model.safetensors"))
     assert all((mine[k] - theirs[k]).abs().max() < 1e-5 for k in mine)

@@ -89,6 +89,9 @@ eval:
   benchmarks:
     simpleqa: {{path: {fixtures}/simpleqa.csv, n: 4}}
     truthfulqa: {{path: {fixtures}/truthfulqa.csv, n: 4}}
+    chinese_simpleqa: {{path: null}}
+    gpqa: {{path: null}}
+    aime25: {{path: null}}
 """
 
 
