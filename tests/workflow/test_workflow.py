@@ -118,7 +118,7 @@ def test_workflow_end_to_end_then_noop_then_reward_change(tmp_path, asset_store,
                                 capture_output=True, text=True)
         assert verify.returncode == 0, verify.stdout + verify.stderr
     table = (results / "tables" / "results.md").read_text()
-    assert "base" in table and "knowrl" in table.lower()
+    assert all(f"| {row} |" in table for row in ("Base", "SFT", "KnowRL"))
     assert (results / "plots" / "training" / "training_curves.png").stat().st_size > 1000
 
     again = snakemake(*common, "-n")
