@@ -101,7 +101,15 @@ def get_eval_inputs(wildcards):
     trained = config["eval"]["models"][wildcards.label].get("checkpoint")
     if trained:
         inputs["trained"] = f"{trained}/SHA256SUMS"
-    return inputs
+    return inputs | get_judge_inputs()
+
+
+def get_judge_inputs():
+    """The embedded GGUF when the llama.cpp judge serves it (judge.llamacpp.model null); nothing otherwise."""
+    judge = config["judge"]
+    if judge["backend"] == "llamacpp" and not judge["llamacpp"].get("model"):
+        return {"judge_model": asset_manifest("tiny_lm")}
+    return {}
 
 
 def get_eval_weights_flags(wildcards):

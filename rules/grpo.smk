@@ -5,6 +5,7 @@
 
 rule train_grpo:
     input:
+        unpack(lambda wildcards: get_judge_inputs()),
         data=get_grpo_data(),
         sft=f"{get_grpo_init()}/SHA256SUMS",
         kb=get_grpo_kb(),
