@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test assets lint bench clean
+.PHONY: run test assets lint clean
 
 $(BIN)/.core-installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,6 @@ test: $(BIN)/.test-installed assets
 
 lint: $(BIN)/.core-installed
 	$(BIN)/snakemake --lint
-
-bench: $(BIN)/.test-installed assets
-	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf results logs .snakemake
