@@ -14,7 +14,8 @@ from knowrl.errors import ConfigError
 from knowrl.judge.base import Judge
 from knowrl.judge.config import JudgeConfig
 from knowrl.judge.rule_facts import split_facts
-from knowrl.judge.rule_grader import is_refusal, keyword_prefilter, rule_grade
+from knowrl.judge.refusal import is_june_refusal, is_plain_refusal, is_refusal
+from knowrl.judge.rule_grader import keyword_prefilter, rule_grade
 from knowrl.judge.types import Decomposition, Grade, GradeItem, GradeResult, VerifyItem, VerifyResult
 from knowrl.registry import Registry
 
@@ -53,5 +54,5 @@ def get_generator(cfg: dict | JudgeConfig) -> Generator:
 
 
 __all__ = ["JUDGES", "Decomposition", "Generator", "Grade", "GradeItem", "GradeResult", "Judge", "JudgeConfig",
-           "VerifyItem", "VerifyResult", "get_generator", "get_judge", "is_refusal", "keyword_prefilter",
-           "rule_grade", "split_facts"]
+           "VerifyItem", "VerifyResult", "get_generator", "get_judge", "is_june_refusal", "is_plain_refusal",
+           "is_refusal", "keyword_prefilter", "rule_grade", "split_facts"]

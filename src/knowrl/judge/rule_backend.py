@@ -6,7 +6,7 @@ from knowrl.judge.base import Judge, Outcome
 from knowrl.judge.rule_facts import lexical_support, split_facts
 from knowrl.judge.rule_grader import rule_grade
 
-RULE_VERSION = "rule-v1"  # bump when a rule changes: it is part of every cache key
+RULE_VERSION = "rule-v2"  # bump when a rule changes: it is part of every cache key
 
 
 class RuleJudge(Judge):
@@ -23,7 +23,7 @@ class RuleJudge(Judge):
         if task == "grade":
             outcomes = []
             for inp in inputs:
-                grade, reason = rule_grade(inp["gold"], inp["prediction"])
+                grade, reason = rule_grade(inp["gold"], inp["prediction"], inp["question"])
                 outcomes.append(Outcome({"grade": grade.value}, reason))
             return outcomes
         if task == "atomic_facts":

@@ -4,27 +4,18 @@
   every judge, so the call is skipped in every variant.
 * ``june_refusal`` and ``june_keyword_miss``: the June 2025 variant's stages (METHOD 3.2): refusal phrases, then
   (for golds without digits) a keyword pre-filter; both give -1 without a judge call. They double as a judge-free
-  grader for offline runs. The patterns live in ``knowrl.judge.rule_grader`` (one list for grader and reward).
+  grader for offline runs. What a refusal is lives in one module, ``knowrl.judge.refusal``, shared with the rule
+  grader and the training alarm.
 """
 
 from __future__ import annotations
 
-import re
+from knowrl.judge.refusal import is_june_refusal, is_plain_refusal
+from knowrl.judge.rule_grader import keyword_prefilter
 
-from knowrl.judge.rule_grader import is_refusal, keyword_prefilter
+__all__ = ["RULES_VERSION", "is_plain_refusal", "june_keyword_miss", "june_refusal"]
 
 RULES_VERSION = "rules-v1"
-
-_PLAIN_REFUSAL = re.compile(r"^\W*(?:i\s+(?:do\s+not|don'?t|don’t)\s+know)\W*$", re.IGNORECASE)
-
-
-def is_plain_refusal(answer: str | None) -> bool:
-    """True for the abstention the prompt asks for.
-
-    >>> is_plain_refusal("I don't know."), is_plain_refusal("I don't know who, maybe Bob")
-    (True, False)
-    """
-    return bool(answer) and bool(_PLAIN_REFUSAL.match(answer.strip()))
 
 
 def june_refusal(answer: str | None) -> bool:
@@ -34,7 +25,7 @@ def june_refusal(answer: str | None) -> bool:
     >>> june_refusal("I cannot answer that without more context."), june_refusal("Paris")
     (True, False)
     """
-    return is_refusal(answer, "june") or is_plain_refusal(answer)
+    return is_june_refusal(answer) or is_plain_refusal(answer)
 
 
 def june_keyword_miss(answer: str, gold: str) -> bool:

@@ -24,7 +24,6 @@ from knowrl.train import checkpoints, data, memory, models, monitor
 from knowrl.train.sft import place_tensorboard
 
 log = logging.getLogger(__name__)
-REFUSALS = ("i don't know", "i do not know", "i don’t know")
 
 
 def grpo_args(config: dict, out: Path) -> Any:
@@ -106,12 +105,15 @@ def build_rewards(config: dict) -> tuple[list, Any]:
 
 
 def policy_metrics(completions: list) -> dict[str, float]:
-    """Refusal rate, well-formed share and mean answer length (characters) of a batch of completions."""
+    """Refusal rate, well-formed share and mean answer length (characters) of a batch of completions. A refusal is
+    an answer the rule grader grades NOT_ATTEMPTED as one (``knowrl.judge.refusal``: hedged abstentions included,
+    hedged guesses not); a completion without an answer is a format failure, not a refusal (METHOD 3.2)."""
+    from knowrl.judge.refusal import is_refusal
     from knowrl.rewards.format import completion_text, extract_answer, is_well_formed
 
     texts = [completion_text(c) for c in completions]
     answers = [a for a in (extract_answer(t) for t in texts) if a is not None]
-    refusals = sum(a.strip().rstrip(".").lower() in REFUSALS for a in answers)
+    refusals = sum(map(is_refusal, answers))
     return {"policy/refusal_rate": refusals / max(len(texts), 1),
             "policy/well_formed": sum(map(is_well_formed, texts)) / max(len(texts), 1),
             "policy/answer_chars": sum(map(len, answers)) / len(answers) if answers else 0.0}
