@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
 from knowrl.errors import ConfigError
 from knowrl.facts import Evidence, VerifierSettings, build_verifier
+from knowrl.files import sha256_json
 
 WORDS = "the moon is earth only natural satellite paris capital of france tower built in".split()
 
@@ -36,7 +39,10 @@ def passages(*texts):
 def test_nli_loading_batching_and_threshold(nli_dir):
     settings = VerifierSettings(backend="nli", model=str(nli_dir), threshold=0.0, batch_size=2, device="cpu")
     verifier = build_verifier(settings)
-    assert verifier.entail == 1 and verifier.identity()["sha256"]
+    contents = [[p.name, hashlib.sha256(p.read_bytes()).hexdigest()] for p in sorted(nli_dir.iterdir())
+                if p.suffix in (".safetensors", ".json", ".txt")]  # config, weights, tokenizer, vocab
+    assert verifier.entail == 1 and verifier.identity()["sha256"] == sha256_json(contents)
+    assert verifier.identity()["measure"].startswith("entailment")
     items = [("the moon is a satellite", passages("the moon is earth only natural satellite", "paris")),
              ("paris is the capital", passages("paris capital of france", "tower built in", "the moon")),
              ("no evidence here", [])]

@@ -1,7 +1,10 @@
 """Stand-in for ``vllm serve`` (vLLM cannot be installed on CPU machines): same CLI shape, /health, /v1/*.
 
 Environment knobs: FAKE_VLLM_ARGV (write argv as JSON there), FAKE_VLLM_READY_AFTER (answer /health with 503
-this many times first), FAKE_VLLM_CRASH (print a CUDA-style error and exit 1 at start-up).
+this many times first), FAKE_VLLM_CRASH (print a CUDA-style error and exit 1 at start-up), FAKE_VLLM_DELAY_S (sleep
+this long before each completion), FAKE_VLLM_HEADERS (append each completion request's Authorization header, or
+null, as a JSON line there), FAKE_VLLM_WORKER (start a worker process in the server's process group, as vLLM does,
+and write its pid there).
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"health_polls": 0}
@@ -39,6 +44,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if os.environ.get("FAKE_VLLM_HEADERS"):
+            with open(os.environ["FAKE_VLLM_HEADERS"], "a") as fh:
+                fh.write(json.dumps(self.headers.get("Authorization")) + "\n")
+        time.sleep(float(os.environ.get("FAKE_VLLM_DELAY_S", "0")))
         if body.get("model") != ARGS.served_model_name:
             self._send(404, {"error": f"model {body.get('model')} not served"})
             return
@@ -67,6 +76,10 @@ def main() -> None:
     if os.environ.get("FAKE_VLLM_CRASH"):
         print("RuntimeError: CUDA error: no CUDA-capable device is detected", flush=True)
         sys.exit(1)
+    if os.environ.get("FAKE_VLLM_WORKER"):
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        with open(os.environ["FAKE_VLLM_WORKER"], "w") as fh:
+            fh.write(str(worker.pid))
     ThreadingHTTPServer((ARGS.host, ARGS.port), Handler).serve_forever()
 
 

@@ -1,13 +1,22 @@
-"""``knowrl judge grade|agree|command|run`` with the model-free rule backend (no server needed)."""
+"""``knowrl judge grade|agree|command|run`` with the model-free rule backend, and ``grade`` killed mid-run
+against the stand-in server (slowed down so the kill lands between chunks)."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from knowrl.cli import main
+from knowrl.judge.servers import ManagedServer, vllm_command
+
+FAKE = Path(__file__).with_name("fake_vllm.py")
+REPO = Path(__file__).resolve().parents[2]
 
 ROWS = [
     {"id": "a", "question": "Capital of France?", "gold": "Paris", "prediction": "Paris"},
@@ -36,6 +45,56 @@ def test_grade_writes_grades_and_resumes(tmp_path, capsys):
     assert summary["graded"] == 3 and json.loads(stats.read_text())["stats"]["items"] == 1  # only 'c' re-graded
     assert [json.loads(line)["grade"] for line in out.read_text().splitlines()] == \
         ["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
+    assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+@pytest.fixture
+def slow_server(tmp_path):
+    """The stand-in server answering each completion after 0.5 s."""
+    settings = {"executable": f"{shlex.quote(sys.executable)} {shlex.quote(str(FAKE))}", "served_name": "judge",
+                "max_model_len": 4096, "gpu_memory_utilization": 0.3, "seed": 1, "tensor_parallel_size": 1}
+    with ManagedServer("vllm", lambda port: vllm_command("m", settings, port), "/health",
+                       log_path=tmp_path / "server.log", startup_timeout_s=20,
+                       env={"FAKE_VLLM_DELAY_S": "0.5"}) as server:
+        yield server.url + "/v1"
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.is_file() else []
+
+
+def test_grade_killed_mid_run_resumes_from_its_journal(slow_server, tmp_path, capsys):
+    rows = [{"id": f"q{i}", "question": f"Question {i}?", "gold": "Paris", "prediction": "Paris"} for i in range(8)]
+    items, out = _write(tmp_path / "items.jsonl", rows), tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.partial"
+    args = ["judge", "grade", "--backend", "vllm", "--input", str(items), "--output", str(out), "--chunk", "2",
+            "--set", f"judge.base_url={slow_server}", "--set", "judge.cache=null"]
+    run = subprocess.Popen([sys.executable, "-m", "knowrl", *args], cwd=REPO, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(_lines(journal)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.kill()  # after its first chunk (or at the deadline: then the asserts below say so)
+    run.wait(timeout=10)
+    kept = _lines(journal)
+    assert 2 <= len(kept) < 8 and len(kept) % 2 == 0, (kept, run.stderr.read().decode()[-2000:])
+    assert not out.exists()  # the output appears once, complete
+    with open(journal, "a") as fh:
+        fh.write('{"id": "q7", "grade": "INCOR')  # what a kill in the middle of a write leaves
+    capsys.readouterr()
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["resumed_from_journal"] == len(kept) and summary["dropped_partial_line"] is True
+    assert summary["calls"] == 8 - len(kept) and summary["graded"] == 8
+    final = [json.loads(line) for line in _lines(out)]
+    assert [r["id"] for r in final] == [f"q{i}" for i in range(8)] and {r["grade"] for r in final} == {"CORRECT"}
+    assert not journal.exists()
+
+
+def test_grade_refuses_a_corrupt_journal(tmp_path, capsys):
+    items, out = _write(tmp_path / "items.jsonl", ROWS), tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_text('garbage\n{"id": "a", "grade": "CORRECT"}\n')
+    assert main(["judge", "grade", "--backend", "rule", "--input", str(items), "--output", str(out)]) == 2
+    assert "out.jsonl.partial:1: invalid JSON" in capsys.readouterr().err and not out.exists()
 
 
 def test_grade_rejects_malformed_items(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing as mp
 
 import httpx
@@ -14,6 +15,7 @@ from knowrl.judge.agreement import agreement_report, cohen_kappa
 from knowrl.judge.cache import JudgeCache, cache_key
 from knowrl.judge.client import ChatClient, CircuitBreaker, JudgeCallError
 from knowrl.judge.stats import JudgeStats, percentile
+from knowrl.judge.tasks import TASKS
 
 
 @pytest.mark.parametrize("name", JUDGES.names())
@@ -29,6 +31,7 @@ def test_unknown_backend_suggests_the_closest():
 def test_config_defaults_come_from_the_schema():
     cfg = JudgeConfig.from_dict({"backend": "rule"})
     assert cfg.vllm["served_name"] == "judge" and cfg.llamacpp["n_ctx"] == 2048 and cfg.timeout_s == 120
+    assert cfg.memory_cache_mb == 64 and cfg.llamacpp["api_key_env"] is None and cfg.vllm["api_key_env"] is None
     with pytest.raises(ConfigError, match="unknown judge setting"):
         JudgeConfig.from_dict({"backend": "rule", "batch": 3})
 
@@ -87,6 +90,25 @@ def test_cache_is_safe_across_processes(tmp_path):
     got = cache.get_many(["k5", "k5", "missing"])
     assert got == {"k5": {"grade": "CORRECT", "i": 5}}
     assert (cache.hits, cache.misses) == (2, 1)
+
+
+def test_memory_cache_is_bounded_in_bytes(tmp_path):
+    value = {"grade": "CORRECT", "pad": "x" * 1000}
+    entry = len("k00") + len(json.dumps(value, sort_keys=True))
+    memory = JudgeCache(None, memory_mb=20 * entry / 2**20)  # room for 20 entries
+    on_disk = JudgeCache(tmp_path / "c.sqlite", memory_mb=20 * entry / 2**20)
+    for cache in (memory, on_disk):
+        for i in range(50):
+            cache.put_many({f"k{i:02d}": ("grade", value)})
+    assert 10 <= len(memory) <= 20 and memory.evictions == 50 - len(memory)
+    assert set(memory.get_many(["k00", "k49"])) == {"k49"}  # the oldest went first
+    assert len(on_disk) == 50 and on_disk.evictions == 0  # a file cache is the persistent record: never evicted
+
+
+def test_verify_prompt_numbers_the_passages():
+    _, user = TASKS["verify"].messages({"fact": "The Moon orbits Earth.", "passages": ["First  one.", "Second"]},
+                                       "text")
+    assert "Passages:\n[1] First one.\n[2] Second\n\nClaim: The Moon orbits Earth." in user["content"]
 
 
 def test_cache_key_depends_on_every_part():

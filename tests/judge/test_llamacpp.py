@@ -6,6 +6,7 @@ counted, the cache serves repeats), never grading quality. Kept small: 2 CPU cor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -52,12 +53,13 @@ def test_start_grade_decompose_stop(tiny_gguf, tmp_path):
         stats = judge.stats()
         identity = judge.identity()
     assert process.poll() is not None  # the server's process group is gone
-    assert all(r.grade in set(Grade) or r.reason.startswith("unparseable") for r in results)
-    assert facts[0].facts is not None or facts[0].reason.startswith("unparseable")
-    assert stats["calls"] == 4 and stats["failed"] == 0
-    assert stats["unparseable"] == sum(r.grade is None for r in results) + (facts[0].facts is None)
+    # the JSON schema constrains decoding, so even this tiny model's replies parse
+    assert all(isinstance(r.grade, Grade) for r in results), results
+    assert facts[0].facts is not None, facts[0].reason
+    assert stats["calls"] == 4 and stats["failed"] == 0 and stats["unparseable"] == 0
     assert stats["latency_p50_s"] > 0 and stats["completion_tokens"] > 0
-    assert identity["model"]["sha256"].startswith("b179c952") and identity["templates"]["grade"] == "grade-v1"
+    assert identity["model"]["sha256"] == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()
+    assert identity["templates"]["grade"] == "grade-v1"
 
 
 def test_second_identical_batch_comes_from_the_cache(server, tmp_path):
@@ -70,7 +72,7 @@ def test_second_identical_batch_comes_from_the_cache(server, tmp_path):
         stats = judge.stats()
     assert stats["calls"] == 0 and stats["cache_hits"] == 4
     assert [r.grade for r in second] == [r.grade for r in first]
-    assert all(r.cached for r in second if r.grade is not None)
+    assert all(r.cached and r.grade is not None for r in second), second
 
 
 def test_server_killed_mid_batch_then_restart_resumes(tmp_path):
@@ -79,18 +81,28 @@ def test_server_killed_mid_batch_then_restart_resumes(tmp_path):
     server = judge.server
 
     batch = ITEMS[:4]
+    graded, killed = threading.Event(), threading.Event()
 
-    def kill_after_first_call():
+    def kill_after_first_call(deadline_s: float = 120.0):
+        """Kill the server once a first call has succeeded; give up when the batch ends or at the deadline."""
+        deadline = time.monotonic() + deadline_s
         while judge.stats()["calls"] < 1:
+            if graded.is_set() or time.monotonic() > deadline:
+                return
             time.sleep(0.05)
         server.kill()
+        killed.set()
 
-    killer = threading.Thread(target=kill_after_first_call)
+    killer = threading.Thread(target=kill_after_first_call, daemon=True)
     killer.start()
-    results = judge.grade(batch)
-    killer.join()
-    stats = judge.stats()
-    judge.close()
+    try:
+        results = judge.grade(batch)
+        stats = judge.stats()
+    finally:
+        graded.set()
+        killer.join(timeout=30)
+        judge.close()
+    assert killed.is_set(), f"the server never answered a first call, so nothing was killed mid-batch: {results}"
     failed = [r for r in results if r.reason and r.reason.startswith("failed")]
     kept = [r for r in results if r.grade is not None]
     assert len(kept) >= 1 and failed, results
@@ -123,7 +135,7 @@ def test_cli_grade_resume_and_agree(server, tmp_path, capsys):
     assert summary["items"] == 3 and summary["calls"] <= 1 + ungraded_before
     graded = [json.loads(line) for line in out.read_text().splitlines()]
     assert [g["id"] for g in graded] == ["q0", "q1", "q2"]
-    assert all(g["grade"] in ("CORRECT", "INCORRECT", "NOT_ATTEMPTED", None) for g in graded)
+    assert all(g["grade"] in ("CORRECT", "INCORRECT", "NOT_ATTEMPTED") for g in graded), graded
 
     assert main(["judge", "agree", "--a", "rule", "--b", "llamacpp", "--input", str(items), *flags]) == 0
     printed = capsys.readouterr().out
@@ -134,7 +146,9 @@ def test_generator(server, tmp_path):
     with get_generator(_cfg(tmp_path, base_url=server.url + "/v1")) as gen:
         out = gen.generate([[{"role": "user", "content": "Say hello."}], "The sky is"], max_tokens=6,
                            temperature=0.8, n=2, seed=1)
-    assert len(out) == 2 and all(len(group) == 2 and all(isinstance(t, str) for t in group) for group in out)
+        stats = gen.stats()
+    assert [len(group) for group in out] == [2, 2] and all(t.strip() for group in out for t in group), out
+    assert stats["calls"] == 4 and 4 <= stats["completion_tokens"] <= 4 * 6  # one request per sample (no n)
 
 
 def test_bad_gguf_fails_with_the_log_tail(tmp_path):

@@ -7,8 +7,11 @@ returns ``n`` strings per prompt, and results are cached.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
+from knowrl.files import sha256_json
 from knowrl.judge import Grade, GradeItem, VerifyItem, get_generator, get_judge
 
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -38,21 +41,43 @@ def tiny_model(tmp_path_factory):
     return folder
 
 
+def alone_choice(judge, task: str, inputs: dict, choices: list[str]) -> str:
+    """The allowed first token the model ranks highest for one prompt, computed without batching or padding."""
+    import torch
+
+    from knowrl.judge.tasks import TASKS
+
+    prompt = judge._render(TASKS[task].messages(inputs, "text"))
+    ids = [judge.tokenizer.encode(c, add_special_tokens=False)[0] for c in choices]
+    enc = judge.tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        logits = judge.model(**enc).logits[0, -1, ids]
+    return choices[int(logits.argmax())]
+
+
 def test_grade_verify_decompose_generate(tiny_model, tmp_path):
     cfg = {"backend": "transformers", "model": str(tiny_model), "cache": str(tmp_path / "c.sqlite"),
-           "max_tokens": 8, "transformers": {"batch_size": 2}}
-    items = [GradeItem("Capital of France?", "Paris", p) for p in ("Paris", "Lyon", "I don't know", "Paris")]
+           "max_tokens": 8, "transformers": {"batch_size": 3}}
+    predictions = ("Paris", "Lyon is not the capital of France", "I don't know", "Paris")
+    items = [GradeItem("Capital of France?", "Paris", p) for p in predictions]
     with get_judge(cfg) as judge:
         grades = judge.grade(items)
-        assert all(isinstance(r.grade, Grade) for r in grades)  # one-token choice: always a valid grade
+        # the batched one-token choice (prompts of different lengths, left-padded) is the model's own pick
+        expected = [alone_choice(judge, "grade", {"question": it.question, "gold": it.gold,
+                                                  "prediction": it.prediction}, ["A", "B", "C"]) for it in items]
+        assert [r.grade for r in grades] == [Grade.from_letter(e) for e in expected]
         assert judge.stats()["deduplicated"] == 1
-        verdicts = judge.verify([VerifyItem("Paris is the capital of France", ["Paris is the capital of France"])])
-        assert verdicts[0].supported in (True, False)
+        fact, passages = "Paris is the capital of France", ["Paris is the capital of France"]
+        verdicts = judge.verify([VerifyItem(fact, passages)])
+        best = alone_choice(judge, "verify", {"fact": fact, "passages": passages}, ["True", "False"])
+        assert verdicts[0].supported is (best == "True")
         facts = judge.decompose(["Paris is the capital of France."])
-        assert facts[0].facts is not None or judge.stats()["unparseable"] == 1
+        assert judge.stats()["unparseable"] == (facts[0].facts is None)  # a failed parse is counted, once
         again = judge.grade(items)
         assert all(r.cached for r in again) and [r.grade for r in again] == [r.grade for r in grades]
-        assert judge.identity()["model"]["fingerprint"]
+        assert judge.identity()["model"]["sha256"] == sha256_json(
+            [[p.relative_to(tiny_model).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest()]
+             for p in sorted(tiny_model.rglob("*")) if p.is_file()])
     with get_generator(cfg) as gen:
         out = gen.generate([[{"role": "user", "content": "Paris is"}], "the capital"], max_tokens=4,
                            temperature=1.0, n=3, seed=3)

@@ -6,6 +6,7 @@ shape and endpoints); the llama.cpp tests exercise the same client against a rea
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from knowrl.files import sha256_json
 from knowrl.judge import GradeItem, get_generator, get_judge
 from knowrl.judge.servers import JudgeServerError, ManagedServer, vllm_command
 
@@ -50,7 +52,8 @@ def test_starts_waits_for_health_grades_and_stops(tmp_path, monkeypatch):
         results = judge.grade([GradeItem("Capital of France?", "Paris", "Paris")] * 2)
         assert [r.grade.value for r in results] == ["CORRECT", "CORRECT"]
         assert judge.stats()["calls"] == 1 and judge.stats()["deduplicated"] == 1
-        assert judge.identity()["model"]["fingerprint"]
+        config_sha = hashlib.sha256(b'{"model_type": "qwen2"}').hexdigest()
+        assert judge.identity()["model"]["sha256"] == sha256_json([["config.json", config_sha]])  # the contents
         process = server.process
     assert process.poll() is not None  # stopped with its process group
 

@@ -44,6 +44,7 @@ def model_dir_sha256(path: str | Path) -> str:
 
 class NLIVerifier(Verifier):
     name = "nli"
+    measure = "entailment (NLI model, P(entailment) >= threshold)"
 
     def __init__(self, model_dir: str | Path, threshold: float = 0.3, device: str = "cpu",
                  batch_size: int = 32, max_length: int = 512):
@@ -95,6 +96,6 @@ class NLIVerifier(Verifier):
     def identity(self) -> dict[str, Any]:
         if self._sha256 is None:
             self._sha256 = model_dir_sha256(self.model_dir)
-        return {"backend": self.name, "model": str(self.model_dir), "sha256": self._sha256,
+        return {"backend": self.name, "measure": self.measure, "model": str(self.model_dir), "sha256": self._sha256,
                 "threshold": self.threshold, "max_length": self.max_length, "device": self.device,
                 "entailment_label": self.model.config.id2label[self.entail]}

@@ -29,6 +29,7 @@ class VerifierSettings:
 class CacheSettings:
     path: str | None = None          # SQLite file for retrievals, verdicts and decompositions; None = memory only
     memory_items: int = 100_000      # bounded in-memory front per table
+    memory_mb: float = 256.0         # ... and bounded in MB of the values' JSON length per table
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class FactsSettings:
     min_words: int = 3               # facts with fewer words are dropped
     dedupe: bool = True              # one retrieval + verification per distinct fact of a prompt's group
     retrieval_mode: str = "hybrid"   # dense | bm25 | hybrid
-    query_with_title: bool = True    # query "<first title> <fact>" as upstream; False = the fact alone
+    query_with_title: bool = True    # query "<all titles> <fact>" (upstream: its one title); False = the fact alone
     kb_path: str | None = "results/kb"
     verifier: VerifierSettings = field(default_factory=VerifierSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)

@@ -4,12 +4,15 @@ One interface, ``verify([(fact, passages), ...]) -> [Verdict]``, and one registr
 ``facts.verifier.backend``: ``nli`` (local sequence-classification model, P(entailment) >= 0.3), ``llm`` (the
 judge's verify task, the paper's choice) and ``embedding`` (cosine of fact and passage with the KB's own
 embedding model, the CPU default). A fact without passages is unsupported ("no_evidence").
+
+Only ``nli`` and ``llm`` judge support. ``embedding`` measures topical similarity: "Paris is the capital of
+Italy" is close to a passage on Paris. It is a proxy, not entailment, and every record that reports its fact score
+says so through ``Verifier.measure``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from knowrl.errors import ConfigError
+from knowrl.facts.cache import MB, BoundedLRU
 from knowrl.facts.evidence import Evidence
 from knowrl.facts.settings import VerifierSettings
 from knowrl.registry import Registry
@@ -50,9 +54,11 @@ def best_verdict(scores: Sequence[float], passages: Sequence[Evidence], threshol
 
 
 class Verifier:
-    """Base class: ``calls`` counts scored units (fact-passage pairs or judge items)."""
+    """Base class: ``calls`` counts scored units (fact-passage pairs or judge items); ``measure`` says what a
+    verdict means, for the reward card, provenance and tables."""
 
     name = "base"
+    measure = "unspecified"
     threshold: float | None = None
 
     def __init__(self) -> None:
@@ -62,21 +68,24 @@ class Verifier:
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "threshold": self.threshold}
+        return {"backend": self.name, "measure": self.measure, "threshold": self.threshold}
 
 
 class EmbeddingVerifier(Verifier):
-    """Cosine similarity of fact and passage embeddings from the KB's own model (vectors are L2-normalised).
-    Passage vectors come from the KB's stored matrix (``kb.vectors``) when it has one, else are encoded."""
+    """Cosine similarity of fact and passage embeddings from the KB's own model (vectors are L2-normalised): a
+    similarity proxy, not entailment. Passage vectors come from the KB's stored matrix (``kb.vectors``) when it has
+    one, else are encoded; recent ones are kept in a memo of at most ``max_cached_passages`` vectors and
+    ``max_cached_mb`` MB."""
 
     name = "embedding"
+    measure = "embedding-similarity (proxy, not entailment)"
 
-    def __init__(self, kb: Any, threshold: float = 0.6, max_cached_passages: int = 200_000):
+    def __init__(self, kb: Any, threshold: float = 0.6, max_cached_passages: int = 200_000,
+                 max_cached_mb: float = 64.0):
         super().__init__()
         self.kb = kb
         self.threshold = threshold
-        self._passages: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._max = max_cached_passages
+        self._passages = BoundedLRU(max_cached_passages, int(max_cached_mb * MB))
 
     @classmethod
     def from_settings(cls, settings: VerifierSettings, *, kb: Any = None, judge: Any = None) -> "EmbeddingVerifier":
@@ -98,7 +107,8 @@ class EmbeddingVerifier(Verifier):
 
     def _passage_vectors(self, passages: Sequence[Evidence]) -> dict[int, np.ndarray]:
         """Embeddings by passage id; a bounded memo keeps recent ones (``max_cached_passages=0``: none)."""
-        vectors = {p.passage_id: self._passages[p.passage_id] for p in passages if p.passage_id in self._passages}
+        vectors = {p.passage_id: self._passages.get(p.passage_id) for p in passages
+                   if p.passage_id in self._passages}
         todo = list({p.passage_id: p for p in passages if p.passage_id not in vectors}.values())
         stored = getattr(self.kb, "vectors", None)  # the KB's own passage embeddings, when it exposes them
         if todo and stored is not None:
@@ -109,20 +119,18 @@ class EmbeddingVerifier(Verifier):
             for p, vec in zip(todo, self.kb.encode([p.text for p in todo])):
                 vectors[p.passage_id] = np.asarray(vec, dtype=np.float32)
         for pid, vec in vectors.items():
-            self._passages[pid] = vec
-            self._passages.move_to_end(pid)
-        while len(self._passages) > self._max:
-            self._passages.popitem(last=False)
+            self._passages.put(pid, vec, vec.nbytes)
         return vectors
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "threshold": self.threshold, "model": self.kb.embedder_identity()}
+        return {**super().identity(), "model": self.kb.embedder_identity()}
 
 
 class LLMVerifier(Verifier):
     """The judge's verify task: True/False given the fact and its passages."""
 
     name = "llm"
+    measure = "LLM judgement of support (the judge's verify task)"
 
     def __init__(self, judge: Any):
         super().__init__()
@@ -162,7 +170,7 @@ class LLMVerifier(Verifier):
                        cached=result.cached)
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "judge": self.judge.identity()}
+        return {"backend": self.name, "measure": self.measure, "judge": self.judge.identity()}
 
 
 def build_verifier(settings: VerifierSettings, *, kb: Any = None, judge: Any = None) -> Verifier:

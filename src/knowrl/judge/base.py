@@ -68,7 +68,7 @@ class Judge:
 
     def stats(self) -> dict:
         snap = self._stats.snapshot()
-        snap["cache"] = {"hits": self._cache.hits, "misses": self._cache.misses,
+        snap["cache"] = {"hits": self._cache.hits, "misses": self._cache.misses, "evictions": self._cache.evictions,
                          "path": str(self._cache.path) if self._cache.path else None}
         return snap
 
@@ -107,7 +107,8 @@ class Judge:
     @property
     def _cache(self) -> JudgeCache:
         if self._cache_obj is None:
-            self._cache_obj = JudgeCache(self.cfg.cache if self.uses_cache else None)
+            self._cache_obj = JudgeCache(self.cfg.cache if self.uses_cache else None,
+                                         memory_mb=self.cfg.memory_cache_mb)
         return self._cache_obj
 
     def _key(self, task: str, inputs: dict) -> str:

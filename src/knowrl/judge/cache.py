@@ -2,7 +2,9 @@
 
 Keys hash everything that can change a reply: backend, model identity, task, template version, decoding
 parameters and the task inputs. Only successfully parsed results are stored, so a failure is retried next time;
-a hit returns exactly the stored result.
+a hit returns exactly the stored result. Without a file the cache lives in SQLite's memory for this process and is
+bounded in bytes (oldest entries evicted first), so a long run with the rule backend or ``judge.cache: null``
+cannot grow without limit.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ def cache_key(**parts: Any) -> str:
 
 
 class JudgeCache:
-    """``get_many`` / ``put_many`` on a SQLite file; ``path=None`` keeps an in-memory cache for this process only."""
+    """``get_many`` / ``put_many`` on a SQLite file; ``path=None`` keeps an in-memory cache for this process only,
+    holding at most ``memory_mb`` MB of keys and JSON values."""
 
-    def __init__(self, path: str | os.PathLike | None, busy_timeout_s: float = 60.0):
+    def __init__(self, path: str | os.PathLike | None, busy_timeout_s: float = 60.0, memory_mb: float = 64.0):
         self.path = Path(path) if path else None
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
+        self.max_bytes = int(memory_mb * 2**20)
+        self._bytes = 0  # in memory: stored key + value characters (an upper bound after INSERT OR IGNORE)
         self._lock = threading.Lock()
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +76,28 @@ class JudgeCache:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            if self.path is None:
+                self._bytes += sum(len(key) + len(value) for key, _, value, _ in rows)
+                if self._bytes > self.max_bytes:
+                    self._evict()
+
+    def _evict(self) -> None:
+        """Drop the oldest rows until the stored bytes are under 90% of the bound (memory only; lock held)."""
+        self._bytes = self._conn.execute(
+            "SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM judge_cache").fetchone()[0]
+        target = int(self.max_bytes * 0.9)
+        if self._bytes <= target:
+            return
+        dropped, freed = [], 0
+        for rowid, size in self._conn.execute(
+                "SELECT rowid, length(key) + length(value) FROM judge_cache ORDER BY rowid"):
+            if self._bytes - freed <= target:
+                break
+            dropped.append((rowid,))
+            freed += size
+        self._conn.executemany("DELETE FROM judge_cache WHERE rowid = ?", dropped)
+        self._bytes -= freed
+        self.evictions += len(dropped)
 
     def __len__(self) -> int:
         with self._lock:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from knowrl.cli_common import add_config_arguments, resolve_config
 from knowrl.errors import ConfigError, InputError
@@ -34,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grade = verbs.add_parser("grade", help="grade {id, question, gold, prediction} JSONL items (resumable)")
     _common(grade)
     grade.add_argument("--input", required=True, help="JSONL of {id, question, gold, prediction}")
-    grade.add_argument("--output", required=True, help="JSONL: each item plus grade and reason (atomic)")
+    grade.add_argument("--output", required=True,
+                       help="JSONL: each item plus grade and reason, in input order (written once, atomically; "
+                            "OUTPUT.partial holds the rows of an unfinished run)")
     grade.add_argument("--chunk", type=int, default=256, help="items per batch between checkpoints")
     grade.add_argument("--stats", help="also write the judge's run statistics to this JSON file")
     grade.set_defaults(handler=_grade)
@@ -81,8 +85,6 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = _judge_cfg(args)
     if cfg["backend"] not in ("llamacpp", "vllm"):
         raise ConfigError(f"judge backend {cfg['backend']!r} has no server to start; use llamacpp or vllm")
-    import os
-
     from knowrl.judge.config import JUDGE_URL_ENV
 
     cfg["base_url"] = None
@@ -98,8 +100,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import os
-
     from knowrl.judge import get_judge
     from knowrl.judge.config import JUDGE_URL_ENV
 
@@ -131,37 +131,69 @@ def _read_items(path: str) -> list[dict]:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    """Grade the items not yet graded. Each chunk's rows are appended to ``OUTPUT.partial`` and fsynced (a kill
+    loses at most the chunk in flight); at the end OUTPUT is written once, atomically, in input order, and the
+    journal removed. A rerun resumes from OUTPUT and the journal; an ungraded row (grade null) is graded again."""
     from knowrl.files import read_jsonl, write_json_atomic, write_jsonl_atomic
     from knowrl.judge import GradeItem, get_judge
 
     items = _read_items(args.input)
     config = resolve_config(args)
-    done = {str(r["id"]): r for r in read_jsonl(args.output) if r.get("grade")} if Path(args.output).is_file() \
-        else {}
-    todo = [it for it in items if str(it["id"]) not in done]
+    output, journal = Path(args.output), Path(args.output + ".partial")
+    rows = {str(r["id"]): r for r in read_jsonl(output)} if output.is_file() else {}
+    resumed, dropped = _read_journal(journal)
+    rows.update((str(r["id"]), r) for r in resumed)
+    todo = [it for it in items if not rows.get(str(it["id"]), {}).get("grade")]
     log.info("%d items, %d already graded in %s, %d to grade", len(items), len(items) - len(todo),
              args.output, len(todo))
     judge_cfg = {**config["judge"], **({"backend": args.backend} if args.backend else {})}
-    with get_judge(judge_cfg) as judge:
-        for start in range(0, len(todo), max(1, args.chunk)):
-            chunk = todo[start:start + args.chunk]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with get_judge(judge_cfg) as judge, open(journal, "a", encoding="utf-8") as sink:
+        size = max(1, args.chunk)
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
             results = judge.grade([GradeItem(i["question"], i["gold"], i["prediction"], str(i["id"]))
                                    for i in chunk])
-            for item, res in zip(chunk, results):
-                done[str(item["id"])] = {**item, "grade": res.grade.value if res.grade else None,
-                                         "reason": res.reason}
-            write_jsonl_atomic(args.output, [done[str(i["id"])] for i in items if str(i["id"]) in done])
+            graded = [{**item, "grade": res.grade.value if res.grade else None, "reason": res.reason}
+                      for item, res in zip(chunk, results)]
+            sink.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded))
+            sink.flush()
+            os.fsync(sink.fileno())
+            rows.update((str(r["id"]), r) for r in graded)
         stats = {"identity": judge.identity(), "stats": judge.stats()}
+    write_jsonl_atomic(output, [rows[str(i["id"])] for i in items if str(i["id"]) in rows])
+    journal.unlink()
     if args.stats:
         from knowrl.artifact import provenance
 
         write_json_atomic(args.stats, provenance({**config, "judge": judge_cfg}, input=args.input, **stats))
-    ungraded = sum(1 for i in items if not done.get(str(i["id"]), {}).get("grade"))
+    ungraded = sum(1 for i in items if not rows.get(str(i["id"]), {}).get("grade"))
     print(json.dumps({"items": len(items), "graded": len(items) - ungraded, "ungraded": ungraded,
+                      "resumed_from_journal": len(resumed), "dropped_partial_line": dropped,
                       **{k: stats["stats"][k] for k in ("calls", "cache_hits", "unparseable", "failed")}}))
     return 0
+
+
+def _read_journal(path: Path) -> tuple[list[dict], bool]:
+    """Rows of an interrupted run's journal and whether its last line was cut off by a kill (then dropped, with a
+    warning, and the file truncated to its last complete row). A malformed row elsewhere is corruption: an error."""
+    if not path.is_file():
+        return [], False
+    data = path.read_bytes()
+    complete = data[:data.rfind(b"\n") + 1]
+    rows = []
+    for n, line in enumerate(complete.decode("utf-8").splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: invalid JSON ({exc.msg}); delete the journal to grade again") from None
+    dropped = len(complete) < len(data)
+    if dropped:
+        log.warning("%s: dropped an incomplete last row (%d bytes) left by an interrupted run; it is graded again",
+                    path, len(data) - len(complete))
+        with open(path, "r+b") as fh:
+            fh.truncate(len(complete))
+    return rows, dropped
 
 
 def _agree(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ class JudgeConfig:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     cache: str | None = "results/judge/cache.sqlite"
+    memory_cache_mb: float = 64.0
     max_tokens: int | None = None
     temperature: float = 0.0
     seed: int = 42
@@ -63,7 +64,16 @@ class JudgeConfig:
         return os.environ.get(JUDGE_URL_ENV) or None if self.backend in ("llamacpp", "vllm") else None
 
     def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        """The key this backend sends as ``Authorization``: ``openai`` reads ``api_key_env``; ``llamacpp`` and
+        ``vllm`` (started or reused) read only their own ``<backend>.api_key_env`` (null: no header), so the
+        hosted API's key never reaches a local server."""
+        if self.backend == "openai":
+            name = self.api_key_env
+        elif self.backend in ("llamacpp", "vllm"):
+            name = getattr(self, self.backend).get("api_key_env")
+        else:
+            name = None
+        return os.environ.get(name) if name else None
 
     def public(self) -> dict[str, Any]:
         """Settings safe to record: everything except secrets (the key's variable NAME is fine)."""

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from knowrl.errors import ConfigError, KnowRLError
-from knowrl.files import sha256_bytes, sha256_file
 from knowrl.judge.base import Judge, Outcome, parsed_outcome
 from knowrl.judge.client import ChatClient, CircuitBreaker, JudgeCallError
 from knowrl.judge.config import JudgeConfig
+from knowrl.judge.model_identity import folder_sha256, model_file_sha256
 from knowrl.judge.servers import JudgeServerError, ManagedServer, llamacpp_command, vllm_command, wait_until_ready
 from knowrl.judge.tasks import TASKS
 
@@ -31,7 +31,7 @@ class OpenAICompatibleJudge(Judge):
         self.server: ManagedServer | None = None
         self.base_url = self._open()
         breaker = CircuitBreaker(cfg.breaker_threshold, cfg.breaker_cooldown_s)
-        self.client = ChatClient(self.base_url, api_key=self._key_for_server(), concurrency=cfg.concurrency,
+        self.client = ChatClient(self.base_url, api_key=cfg.api_key(), concurrency=cfg.concurrency,
                                  timeout_s=cfg.timeout_s, retries=cfg.retries, backoff_s=cfg.backoff_s,
                                  breaker=breaker, stats=self._stats)
 
@@ -45,9 +45,6 @@ class OpenAICompatibleJudge(Judge):
         if not self.cfg.api_key():
             raise ConfigError(f"judge.backend 'openai' needs an API key in ${self.cfg.api_key_env}")
         return url.rstrip("/")
-
-    def _key_for_server(self) -> str | None:
-        return self.cfg.api_key()
 
     def _reuse(self, url: str, ready_url: str) -> str:
         if not wait_until_ready(ready_url, min(30.0, self.cfg.startup_timeout_s)):
@@ -148,9 +145,6 @@ class LlamaCppJudge(OpenAICompatibleJudge):
     def _log_path(self) -> Path:
         return Path(self.cfg.log_dir) / f"{self.name}-{os.getpid()}.log"
 
-    def _key_for_server(self) -> str | None:
-        return self.cfg.api_key() if self.cfg.reuse_url() else None
-
     def gguf_path(self) -> str:
         return self.gguf_path_for(self.cfg.llamacpp)
 
@@ -168,7 +162,7 @@ class LlamaCppJudge(OpenAICompatibleJudge):
 
     def model_identity(self) -> dict:
         path = self.gguf_path()
-        return {"path": Path(path).name, "sha256": file_sha256(path)}
+        return {"path": Path(path).name, "sha256": model_file_sha256(path)}
 
     def response_format(self, task: str) -> dict:
         return {"type": "json_object", "schema": TASKS[task].schema}
@@ -193,33 +187,9 @@ class VLLMJudge(OpenAICompatibleJudge):
         self.server.start()
         return self.server.url + "/v1"
 
-    def _key_for_server(self) -> str | None:
-        return self.cfg.api_key() if self.cfg.reuse_url() else None
-
     def served_model(self) -> str:
         return self.cfg.vllm.get("served_name", "judge")
 
     def model_identity(self) -> dict:
-        return {"name": self.cfg.model, "fingerprint": folder_fingerprint(self.cfg.model or "")}
+        return {"name": self.cfg.model, "sha256": folder_sha256(self.cfg.model) if self.cfg.model else None}
 
-
-@functools.lru_cache(maxsize=16)
-def file_sha256(path: str) -> str:
-    """sha256 of a model file (the pinned value for the embedded GGUF, so it is not re-hashed)."""
-    from knowrl.assets import CATALOG
-
-    pinned = CATALOG["tiny_lm"]
-    if Path(path).name == Path(pinned.member).name and pinned.file_sha256:
-        return pinned.file_sha256
-    return sha256_file(path)
-
-
-@functools.lru_cache(maxsize=16)
-def folder_fingerprint(path: str) -> str | None:
-    """Cheap identity of a model folder: names and sizes of its files plus its config.json; None if not local."""
-    root = Path(path)
-    if not root.is_dir():
-        return None
-    listing = sorted(f"{p.relative_to(root)}:{p.stat().st_size}" for p in root.rglob("*") if p.is_file())
-    config = (root / "config.json").read_bytes() if (root / "config.json").is_file() else b""
-    return sha256_bytes("\n".join(listing).encode() + config)

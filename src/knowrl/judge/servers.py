@@ -2,7 +2,9 @@
 
 ``ManagedServer`` runs any OpenAI-compatible server command; ``vllm_command`` and ``llamacpp_command`` build the
 two the project ships. vLLM answers ``/health``; llama-cpp-python's server has none, so it is polled on
-``/v1/models``. A server that dies or stays unready raises one line that quotes the tail of its log.
+``/v1/models``. A server that dies or stays unready raises one line that quotes the tail of its log. The server
+runs in its own process group, watched by ``watchdog.py``, which stops the group when the owning process dies,
+even by SIGKILL, so no server (and no GPU memory) outlives its owner.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 from knowrl.errors import KnowRLError
 
 HOST = "127.0.0.1"
+WATCHDOG = Path(__file__).with_name("watchdog.py")
 
 
 class JudgeServerError(KnowRLError):
@@ -67,7 +71,8 @@ def wait_until_ready(url: str, timeout_s: float, alive: Callable[[], bool] = lam
 
 
 class ManagedServer:
-    """Start a server command on a loopback port, wait for readiness, stop the whole process group on exit."""
+    """Start a server command on a loopback port, wait for readiness, stop the whole process group on exit (or,
+    through a watchdog process, when this process dies without exiting: SIGKILL, OOM killer)."""
 
     def __init__(self, name: str, argv_for_port: Callable[[int], list[str]], ready_path: str, *,
                  log_path: str | os.PathLike, startup_timeout_s: float = 600.0, port: int | None = None,
@@ -79,6 +84,7 @@ class ManagedServer:
         self.port = port or free_port()
         self.env = env
         self.process: subprocess.Popen | None = None
+        self.watchdog: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -99,7 +105,8 @@ class ManagedServer:
                                                 env={**os.environ, **(self.env or {})})
             except OSError as exc:
                 raise JudgeServerError(f"cannot start the {self.name} server ({self.argv[0]}): {exc}") from None
-        atexit.register(self.stop)  # an owner that exits without close() must not leave the server running
+            atexit.register(self.stop)  # an owner that exits without close() must not leave the server running
+            self.watchdog = self._start_watchdog(log)
         if not wait_until_ready(self.url + self.ready_path, self.startup_timeout_s, self.alive):
             code = self.process.poll()
             self.stop()
@@ -108,11 +115,23 @@ class ManagedServer:
             raise JudgeServerError(f"{self.name} server {state} (log {self.log_path}): {log_tail(self.log_path)}")
         return self
 
+    def _start_watchdog(self, log: IO[bytes], grace_s: float = 5.0) -> subprocess.Popen:
+        """The process that stops the server's group if this process dies (its own session: a signal to our
+        group does not take it down with us)."""
+        # -I: isolated, so the script's folder (which has a types.py) does not shadow the standard library
+        argv = [sys.executable, "-I", str(WATCHDOG), str(os.getpid()), str(self.process.pid), str(grace_s)]
+        try:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as exc:
+            self.stop()
+            raise JudgeServerError(f"cannot start the {self.name} server's watchdog: {exc}") from None
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL what is left after ``grace_s``."""
+        """SIGTERM the process group, then SIGKILL what is left after ``grace_s``; then end the watchdog."""
         if self.process is None:
             return
         atexit.unregister(self.stop)
@@ -120,9 +139,14 @@ class ManagedServer:
         try:
             self.process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.process.wait(timeout=grace_s)
+            pass
+        self._signal(signal.SIGKILL)  # the leader, if it ignored SIGTERM, and any worker it left in the group
+        self.process.wait(timeout=grace_s)
         self.process = None
+        if self.watchdog is not None:
+            self.watchdog.kill()
+            self.watchdog.wait(timeout=grace_s)
+            self.watchdog = None
 
     def kill(self) -> None:
         """SIGKILL at once (tests use it to simulate a crash mid-batch)."""

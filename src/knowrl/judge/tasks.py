@@ -79,7 +79,8 @@ class Task:
     parse: Callable[[str | None], Any]
 
     def messages(self, inputs: dict[str, Any], mode: str) -> list[dict[str, str]]:
-        user = self.user.format(instruction=self.instructions[mode], **inputs)
+        fields = {k: format_passages(v) if k == "passages" else v for k, v in inputs.items()}
+        user = self.user.format(instruction=self.instructions[mode], **fields)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
@@ -94,7 +95,7 @@ TASKS: dict[str, Task] = {
     "atomic_facts": Task("atomic_facts", "atomic-facts-v1", FACTS_SYSTEM, FACTS_USER,
                          {"text": FACTS_TEXT_INSTRUCTION, "json": FACTS_JSON_INSTRUCTION}, FACTS_SCHEMA, 512,
                          parsing.parse_facts),
-    "verify": Task("verify", "verify-v1", VERIFY_SYSTEM, VERIFY_USER,
+    "verify": Task("verify", "verify-v2", VERIFY_SYSTEM, VERIFY_USER,
                    {"text": VERIFY_TEXT_INSTRUCTION, "json": VERIFY_JSON_INSTRUCTION}, VERIFY_SCHEMA, 16,
                    parsing.parse_verify),
 }

@@ -14,7 +14,7 @@ from typing import Any
 from knowrl.errors import ConfigError
 from knowrl.judge.base import Judge, Outcome, parsed_outcome
 from knowrl.judge.config import JudgeConfig
-from knowrl.judge.http_backends import file_sha256, folder_fingerprint
+from knowrl.judge.model_identity import folder_sha256, model_file_sha256
 from knowrl.judge.tasks import TASKS
 
 CHOICES = {"grade": ["A", "B", "C"], "verify": ["True", "False"]}
@@ -50,8 +50,8 @@ class TransformersJudge(Judge):
 
     def model_identity(self) -> dict:
         path = str(self.cfg.model)
-        digest = file_sha256(path) if Path(path).is_file() else folder_fingerprint(path)
-        return {"path": Path(path).name, "fingerprint": digest}
+        digest = model_file_sha256(path) if Path(path).is_file() else folder_sha256(path)
+        return {"path": Path(path).name, "sha256": digest}
 
     def output_mode(self) -> str:
         return "text"

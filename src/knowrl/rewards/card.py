@@ -46,6 +46,7 @@ def reward_card(scorer: Any) -> dict[str, Any]:
         card["facts"] = {
             "decomposer": _identity(facts.decomposer),
             "verifier": _identity(facts.verifier),
+            "support_measure": facts.verifier.measure,  # e.g. "embedding-similarity (proxy, not entailment)"
             "k": facts.retriever.k, "retrieval_mode": facts.retriever.mode,
             "query_with_title": facts.retriever.query_with_title, "dedupe": facts.dedupe,
             "cache": str(facts.cache.path) if facts.cache.path else None,
