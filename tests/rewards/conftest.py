@@ -64,7 +64,8 @@ class FakeJudge:
 
 
 class ScriptedFacts:
-    """A fact pipeline stand-in: text ``"facts:S/N"`` -> N facts of which S are supported; ``"facts:fail"`` fails."""
+    """A fact pipeline stand-in: text ``"facts:S/N"`` -> N facts of which S are supported; ``"facts:S/N/F"``: the
+    last F of them could not be checked (verification failed); ``"facts:fail"``: the decomposition failed."""
 
     def __init__(self):
         self.requests = []
@@ -78,8 +79,10 @@ class ScriptedFacts:
         spec = text.split("facts:")[-1].split()[0] if "facts:" in text else "0/0"
         if spec == "fail":
             return FactResult(None, reason="judge_error: timeout")
-        s, n = (int(x) for x in spec.split("/"))
-        return FactResult([FactRecord(f"fact {i}", i < s, 1.0, [i]) for i in range(n)])
+        s, n, failed = ([int(x) for x in spec.split("/")] + [0])[:3]
+        return FactResult([FactRecord(f"fact {i}", i < s, 1.0, [i]) if i < n - failed
+                           else FactRecord(f"fact {i}", None, None, [i], "verify_error: timeout")
+                           for i in range(n)])
 
     def close(self):
         pass

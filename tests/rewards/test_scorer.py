@@ -52,7 +52,10 @@ def test_dead_judge_affects_only_judged_completions():
     assert out[1].components["total"] == 2.0               # plain refusal needs no judge
     assert out[2].components["total"] == -2.0              # no answer needs no judge (no facts: r_fact 0)
     metrics = scorer.step_metrics()
-    assert metrics["reward/unscored"] == 1 and metrics["reward/unscored/grade"] == 1
+    assert metrics["reward/unscorable"] == 1 and metrics["reward/unscorable/grade/judge_error"] == 1
+    assert metrics["reward/unscorable_fraction"] == 1 / 3
+    funcs = scorer.reward_functions()                        # as TRL calls them: None from every function
+    assert [f(prompts=None, completions=texts, **columns(3))[0] for f in funcs] == [None, None]
 
 
 def test_unparseable_grade_affects_only_that_completion():
@@ -117,6 +120,8 @@ def test_card(fake_judge):
     assert card["facts"]["verifier"]["backend"] == "embedding" and card["facts"]["verifier"]["threshold"] == 0.6
     assert card["reward_functions"] == ["format_reward", "combined_reward"]
     assert card["rules"]["format"].startswith("format-")
+    assert card["facts"]["support_measure"] == "embedding-similarity (proxy, not entailment)"
+    assert card["settings"]["failed_fact"] == "unscored"
 
 
 def test_fact_pipeline_crash_affects_only_fact_scored_completions(fake_judge):

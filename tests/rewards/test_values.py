@@ -78,6 +78,9 @@ SCORER_TABLE = [
     ("code", completion("facts:5/10", "Lyon"), (1, -1, 0.5, 0.5)),             # wrong = r_fact
     ("code", "<think>facts:11/11</think> no answer", (-1, -1, 1.0, -1.0)),      # no answer = -2 + r_fact
     ("code", completion("facts:fail", "Lyon"), (1, -1, None, None)),           # decomposition failed: None
+    ("code", completion("facts:5/10/1", "Lyon"), (1, -1, None, None)),        # one of 10 facts unchecked: None
+    ("code", completion("facts:5/10/1", "Paris"), (1, 2, None, 3)),            # ... but not needed when correct
+    ("code", completion("facts:11/12", "Lyon"), (1, -1, 11 / 12, 11 / 12)),    # n > 10: no length penalty
     ("paper", completion("facts:1/2", "Paris"), (1, 2, 0.5, 3.5)),             # paper scores facts always
     ("paper", completion("facts:0/0", "I don't know."), (1, 1, 0.0, 2.0)),     # refusal + no facts
     ("june", completion("facts:3/4", "Lyon"), (1, -1, 0.2, 0.2)),              # keyword miss -> -1 + 3/15
@@ -95,8 +98,28 @@ def test_scorer_table(variant, text, expected, fake_judge):
     got = (c["format"], c["correct"], c["fact"], c["total"])
     assert got == tuple(None if e is None else pytest.approx(e) for e in expected)
     funcs = scorer.reward_functions()
-    summed = [f(prompts=None, completions=[text], **QUESTION)[0] for f in funcs]  # as TRL calls them
-    assert (None if None in summed else pytest.approx(sum(summed))) == c["total"]
+    values = [f(prompts=None, completions=[text], **QUESTION)[0] for f in funcs]  # as TRL calls them
+    if c["total"] is None:  # TRL masks a row only when every function returns None (it nansums the rest)
+        assert values == [None] * len(funcs)
+    else:
+        assert None not in values and sum(values) == pytest.approx(c["total"])
+
+
+@pytest.mark.parametrize("policy, expected_fact", [
+    ("unscored", None),      # default: a fact that could not be checked makes r_fact None (counted, reason kept)
+    ("unsupported", 0.4),    # counted as unsupported: 4 supported of all 10 facts (n = 10: penalty exp(0) = 1)
+])
+def test_failed_fact_policy(policy, expected_fact, fake_judge):
+    scorer = make_scorer("paper", judge=fake_judge, failed_fact=policy)
+    [o] = scorer.score(None, [completion("facts:4/10/2", "Lyon")], **QUESTION)
+    if expected_fact is None:
+        assert o.components["fact"] is None and o.components["total"] is None
+        assert o.none_reasons == ["fact: facts_failed: 2 of 10 facts (verify_error x2)"]
+        assert [f(prompts=None, completions=[completion("facts:4/10/2", "Lyon")], **QUESTION)[0]
+                for f in scorer.reward_functions()] == [None, None, None]
+    else:
+        assert o.components["fact"] == pytest.approx(expected_fact)
+        assert o.components["total"] == pytest.approx(1 - 1 + expected_fact)
 
 
 def test_abstain_value_setting():

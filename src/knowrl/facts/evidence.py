@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from knowrl.facts.cache import MB, BoundedLRU
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class TitleLookup:
+    """The question's page titles split into those the KB holds (the search pool) and those it lacks."""
+
     found: tuple[str, ...]
     missing: tuple[str, ...]
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """Every title of the question, found or not (they all go into the query)."""
+        return self.found + self.missing
 
 
 def split_title_field(field: str | None) -> list[str]:
@@ -55,21 +64,19 @@ class EvidenceRetriever:
     """Batch retrieval over one KB; title lookups are remembered per title set (bounded)."""
 
     def __init__(self, kb: Any, k: int = 5, mode: str = "hybrid", query_with_title: bool = True,
-                 max_title_sets: int = 20_000):
+                 max_title_sets: int = 20_000, max_title_mb: float = 16.0):
         self.kb = kb
         self.k = k
         self.mode = mode
         self.query_with_title = query_with_title
-        self._lookups: OrderedDict[tuple[str, ...], TitleLookup] = OrderedDict()
-        self._max = max_title_sets
+        self._lookups = BoundedLRU(max_title_sets, int(max_title_mb * MB))  # weighed in title characters
         self.counts: Counter[str] = Counter()
 
     def lookup(self, titles: Sequence[str]) -> TitleLookup:
         """Which of ``titles`` exist in the KB (exact, then case-insensitive, as the KB matches them)."""
         key = tuple(titles)
         if key in self._lookups:
-            self._lookups.move_to_end(key)
-            return self._lookups[key]
+            return self._lookups.get(key)
         if not key:
             result = TitleLookup((), ())
         else:
@@ -78,13 +85,17 @@ class EvidenceRetriever:
             result = TitleLookup(tuple(t for t in key if t not in missing_set), tuple(missing))
             self.counts["titles_found"] += len(result.found)
             self.counts["titles_missing"] += len(result.missing)
-        self._lookups[key] = result
-        while len(self._lookups) > self._max:
-            self._lookups.popitem(last=False)
+        self._lookups.put(key, result, sum(len(t) for t in key))
         return result
 
     def query(self, fact: str, lookup: TitleLookup) -> str:
-        return f"{lookup.found[0]} {fact}" if self.query_with_title and lookup.found else fact
+        """``"<titles> <fact>"`` (upstream's query, with every title of the question, not only the first), or the
+        fact alone when ``query_with_title`` is off or the question names no page.
+
+        >>> EvidenceRetriever(None).query("It is big.", TitleLookup(("Paris",), ("France",)))
+        'Paris; France It is big.'
+        """
+        return f"{'; '.join(lookup.titles)} {fact}" if self.query_with_title and lookup.titles else fact
 
     def retrieve(self, units: Sequence[tuple[TitleLookup, str]]) -> list[list[Evidence] | None]:
         """Passages per ``(title lookup, fact)``; None for a unit whose search failed (reason logged, counted)."""

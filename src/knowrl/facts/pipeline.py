@@ -106,7 +106,7 @@ class FactPipeline:
                       else JudgeDecomposer(judge, s.min_words))
         retriever = EvidenceRetriever(kb, k=s.k, mode=s.retrieval_mode, query_with_title=s.query_with_title)
         verifier = build_verifier(s.verifier, kb=kb, judge=judge)
-        return cls(decomposer, retriever, verifier, FactCache(s.cache.path, s.cache.memory_items),
+        return cls(decomposer, retriever, verifier, FactCache.from_settings(s.cache),
                    dedupe=s.dedupe, kb_hash=getattr(kb, "manifest_sha256", None), unit=s.decompose_unit)
 
     def identity_digest(self, role: str) -> str:
@@ -168,17 +168,18 @@ class FactPipeline:
         return units
 
     def _unit(self, i: int, j: int, fact: str, lookup: TitleLookup) -> tuple:
-        base = (lookup.found, fact_key(fact))
+        """``(title lookup, fact key)``: everything that decides the search (pool and query) and the verdict."""
+        base = (lookup, fact_key(fact))
         return base if self.dedupe else (i, j, *base)
 
     def _retrieve(self, units: dict[tuple, str]) -> dict[tuple, list[Evidence] | None]:
         start = time.perf_counter()
         r = self.retriever
-        keys = {u: cache_key("retrieve", self.kb_hash, r.mode, r.k, r.query_with_title, u[-2], u[-1])
-                for u in units}
+        keys = {u: cache_key("retrieve", self.kb_hash, r.mode, r.k, r.query_with_title, u[-2].found,
+                             u[-2].missing, u[-1]) for u in units}
         found = self.cache.get_many("retrieve", list(keys.values()))
         todo = [u for u in units if keys[u] not in found]
-        fetched = r.retrieve([(TitleLookup(u[-2], ()), units[u]) for u in todo])
+        fetched = r.retrieve([(u[-2], units[u]) for u in todo])
         self.cache.put_many("retrieve", [(keys[u], [e.to_json() for e in ev])
                                          for u, ev in zip(todo, fetched) if ev is not None])
         out: dict[tuple, list[Evidence] | None] = dict(zip(todo, fetched))
@@ -194,7 +195,8 @@ class FactPipeline:
         start = time.perf_counter()
         out = {u: Verdict(None, reason="retrieval_failed") for u in units if evidence[u] is None}
         ready = [u for u in units if evidence[u] is not None]
-        keys = {u: cache_key("verify", self.identity_digest("verify"), u[-1],
+        # passage ids only mean something within one KB build: its manifest hash is part of the key
+        keys = {u: cache_key("verify", self.identity_digest("verify"), self.kb_hash, u[-1],
                              [e.passage_id for e in evidence[u]]) for u in ready}  # type: ignore[union-attr]
         found = self.cache.get_many("verify", list(keys.values()))
         todo = [u for u in ready if keys[u] not in found]
@@ -234,3 +236,9 @@ class FactPipeline:
 
     def close(self) -> None:
         self.cache.close()
+
+    def __enter__(self) -> "FactPipeline":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

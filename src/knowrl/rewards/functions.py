@@ -1,5 +1,10 @@
 """TRL reward functions bound to one ``RewardScorer``: ``f(prompts, completions, **columns) -> list[float | None]``.
 
+A completion the scorer cannot score (judge down, unparseable grade, failed decomposition or fact check) gets
+``None`` from *every* function of the variant, format included. TRL 1.16 sums the functions with ``nansum`` and
+treats a row as unscorable (no reward, advantage 0, left out of the group baseline) only when all of them are
+``None``; one number in the row (say the format reward) would otherwise become its whole reward.
+
 The examples run with the model-free ``rule`` judge and a KB without pages (``example_scorer``).
 """
 
@@ -10,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from knowrl.rewards.format import format_reward
-
 RewardFunc = Callable[..., list]
 
 
@@ -19,6 +22,25 @@ def _named(fn: RewardFunc, name: str, doc: str) -> RewardFunc:
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     return fn
+
+
+def component_rewards(outcomes: list, name: str) -> list[float | None]:
+    """One component per completion, ``None`` for every completion whose total could not be scored."""
+    return [o.components[name] if o.scorable else None for o in outcomes]
+
+
+def make_format_reward(scorer: Any) -> RewardFunc:
+    """r_format per completion (METHOD 3.1: +1 well formed, -1 otherwise), ``None`` where the completion is unscorable.
+
+    >>> scorer, good, idk = example_scorer()
+    >>> f = make_format_reward(scorer)
+    >>> f(None, [good, "no tags"], question=["Capital of France?"] * 2, answers=["Paris"] * 2, title=["Paris"] * 2)
+    [1.0, -1.0]
+    """
+    def format_reward(prompts=None, completions=(), **columns) -> list[float | None]:
+        return component_rewards(scorer.score(prompts, completions, consumer="format_reward", **columns), "format")
+
+    return _named(format_reward, "format_reward", make_format_reward.__doc__)
 
 
 def make_correctness_reward(scorer: Any) -> RewardFunc:
@@ -32,13 +54,14 @@ def make_correctness_reward(scorer: Any) -> RewardFunc:
     """
     def correctness_reward(prompts=None, completions=(), **columns) -> list[float | None]:
         outcomes = scorer.score(prompts, completions, consumer="correctness_reward", **columns)
-        return [o.components["correct"] for o in outcomes]
+        return component_rewards(outcomes, "correct")
 
     return _named(correctness_reward, "correctness_reward", make_correctness_reward.__doc__)
 
 
 def make_factuality_reward(scorer: Any) -> RewardFunc:
-    """r_fact per completion (METHOD 3.3); None where it was not computed (lazy ``code``/``june``) or failed.
+    """r_fact per completion (METHOD 3.3); None where the completion is unscorable. (In ``paper``, the variant that
+    uses it, every completion's facts are scored.)
 
     >>> scorer, good, idk = example_scorer()
     >>> f = make_factuality_reward(scorer)
@@ -47,7 +70,7 @@ def make_factuality_reward(scorer: Any) -> RewardFunc:
     """
     def factuality_reward(prompts=None, completions=(), **columns) -> list[float | None]:
         outcomes = scorer.score(prompts, completions, consumer="factuality_reward", **columns)
-        return [o.components["fact"] for o in outcomes]
+        return component_rewards(outcomes, "fact")
 
     return _named(factuality_reward, "factuality_reward", make_factuality_reward.__doc__)
 
@@ -63,16 +86,17 @@ def make_combined_reward(scorer: Any) -> RewardFunc:
     """
     def combined_reward(prompts=None, completions=(), **columns) -> list[float | None]:
         outcomes = scorer.score(prompts, completions, consumer="combined_reward", **columns)
-        return [o.components["combined"] for o in outcomes]
+        return component_rewards(outcomes, "combined")
 
     return _named(combined_reward, "combined_reward", make_combined_reward.__doc__)
 
 
 def reward_functions_for(scorer: Any) -> list[RewardFunc]:
-    """``code``/``june``: format + combined; ``paper``: format + correctness + factuality."""
+    """``code``/``june``: format + combined; ``paper``: format + correctness + factuality (all bound to the
+    scorer, so an unscorable completion is ``None`` in each)."""
     if scorer.settings.variant == "paper":
-        return [format_reward, make_correctness_reward(scorer), make_factuality_reward(scorer)]
-    return [format_reward, make_combined_reward(scorer)]
+        return [make_format_reward(scorer), make_correctness_reward(scorer), make_factuality_reward(scorer)]
+    return [make_format_reward(scorer), make_combined_reward(scorer)]
 
 
 class EmptyKB:

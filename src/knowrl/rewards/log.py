@@ -12,6 +12,16 @@ from typing import Any
 COMPONENTS = ("format", "correct", "fact", "combined", "total")
 
 
+def reason_key(reason: str) -> str:
+    """The counted category of a none-reason: ``"grade: judge_error: timeout ..."`` -> ``"grade/judge_error"``.
+
+    >>> reason_key("fact: facts_failed: 2 of 5 facts (retrieval_failed x2)"), reason_key("grade: no_gold_answer")
+    ('fact/facts_failed', 'grade/no_gold_answer')
+    """
+    parts = [p.strip() for p in reason.split(":")]
+    return "/".join(p for p in parts[:2] if p)
+
+
 class RewardLog:
     """Appends one JSON line per completion to ``DIR/rewards.jsonl``; past ``rotate_mb`` the file is renamed to
     ``rewards.NNNNN.jsonl`` and a new one is started. The trainer never reads it back."""
@@ -70,6 +80,7 @@ class StepAggregator:
 
     def _add(self, rec: dict[str, Any]) -> None:
         self.counts["completions"] += 1
+        self.counts["unscorable"] += int(rec["components"].get("total") is None)
         for name in COMPONENTS:
             value = rec["components"].get(name)
             if value is not None:
@@ -78,7 +89,7 @@ class StepAggregator:
         self.counts["refusals"] += int(bool(rec.get("refusal")))
         self.counts["unparseable"] += int("unparseable" in str(rec.get("grade_reason") or ""))
         for reason in rec.get("none_reasons", []):
-            self.none_reasons[reason.split(":")[0]] += 1
+            self.none_reasons[reason_key(reason)] += 1
         facts = rec.get("facts")
         if facts is not None:
             self.counts["fact_scored"] += 1
@@ -86,6 +97,7 @@ class StepAggregator:
             self.counts["facts"] += len(facts.get("facts") or [])
             self.counts["facts_verified"] += len(verified)
             self.counts["facts_supported"] += sum(1 for f in verified if f["supported"])
+            self.counts["facts_failed"] += len(facts.get("facts") or []) - len(verified)
             self.counts["titles_missing"] += len(facts.get("titles_missing") or [])
 
     def snapshot(self, reset: bool = True) -> dict[str, Any]:
@@ -99,12 +111,14 @@ class StepAggregator:
             "reward/facts_per_completion": c["facts"] / max(1, c["fact_scored"]),
             "reward/support_rate": c["facts_supported"] / max(1, c["facts_verified"]),
             "reward/unparseable": c["unparseable"],
-            "reward/unscored": sum(self.none_reasons.values()),
+            "reward/unscorable": c["unscorable"],
+            "reward/unscorable_fraction": c["unscorable"] / n,
+            "reward/facts_failed": c["facts_failed"],
             "reward/titles_missing": c["titles_missing"],
             "reward/zero_spread_group_fraction": self.zero_spread_groups / max(1, self.groups),
             "reward/seconds": round(self.seconds, 4),
         })
-        metrics.update({f"reward/unscored/{k}": v for k, v in sorted(self.none_reasons.items())})
+        metrics.update({f"reward/unscorable/{k}": v for k, v in sorted(self.none_reasons.items())})
         if reset:
             self.reset()
         return metrics

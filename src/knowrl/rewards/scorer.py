@@ -3,7 +3,8 @@ reward functions TRL calls on it (they share the scorer explicitly, never module
 
 Per batch: format -> correctness (rules, then one judge call) -> fact scores only where they can change the reward
 (``code``/``june``; every completion in ``paper`` or with ``score_facts_for_all``) -> components -> one log record
-per completion. A completion that cannot be scored gets ``None`` in the affected components, with reasons.
+per completion. A completion that cannot be scored (its total is ``None``) is counted and logged with its reasons,
+and every reward function returns ``None`` for it (see ``knowrl.rewards.functions``), never a partial value.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 from knowrl.facts.pipeline import FactPipeline, FactRequest, FactResult
 from knowrl.rewards.correctness import GradeOutcome, grade_answers
 from knowrl.rewards.format import completion_text, extract_answer, extract_reasoning, is_well_formed
-from knowrl.rewards.log import RewardLog, StepAggregator
+from knowrl.rewards.log import RewardLog, StepAggregator, reason_key
 from knowrl.rewards.settings import RewardSettings
 from knowrl.rewards.values import combined_value, fact_score, needs_fact_score, total_value
 
@@ -37,19 +39,31 @@ class Outcome:
     components: dict[str, float | None] = field(default_factory=dict)
     none_reasons: list[str] = field(default_factory=list)
 
+    @property
+    def scorable(self) -> bool:
+        """False when the reward of this completion could not be determined (every reward function says None)."""
+        return self.components.get("total") is not None
+
 
 def fact_value(result: FactResult | None, settings: RewardSettings) -> tuple[float | None, str | None]:
-    """r_fact of one fact result, or ``(None, reason)``: failed decomposition, or facts but none verifiable."""
+    """r_fact of one fact result over *all* its extracted facts (METHOD 3.3: supported / n), or ``(None, reason)``.
+
+    A failed decomposition makes it None; so does any fact whose retrieval or verification failed, unless
+    ``reward.failed_fact`` is ``unsupported`` (then it counts as an unsupported fact, in n and in the penalty).
+    """
     if result is None:
         return None, "fact_not_computed"
     if result.facts is None:
         return None, f"decomposition_failed: {result.reason}"
     if result.non_factual or not result.facts:
         return 0.0, None
-    verified = result.verified
-    if not verified:
-        return None, "verification_failed"
-    return fact_score(result.supported, len(verified), settings.values), None
+    failed = [f for f in result.facts if f.supported is None]
+    if failed and settings.failed_fact == "unscored":
+        why = Counter((f.reason or "unknown").split(":")[0] for f in failed)
+        detail = ", ".join(f"{k} x{v}" for k, v in sorted(why.items()))
+        return None, f"facts_failed: {len(failed)} of {len(result.facts)} facts ({detail})"
+    supported = sum(1 for f in result.facts if f.supported)
+    return fact_score(supported, len(result.facts), settings.values), None
 
 
 def _column(columns: dict, name: str, n: int) -> list:
@@ -152,6 +166,12 @@ class RewardScorer:
         seconds = time.perf_counter() - start
         timings = {"batch_s": round(seconds, 4), "correct_s": round(t_correct, 4),
                    "facts_s": round(seconds - t_correct, 4), "batch_size": len(texts), "fact_scored": len(need)}
+        unscorable = [o for o in outcomes if not o.scorable]
+        if unscorable:
+            why = Counter(reason_key(r) for o in unscorable for r in o.none_reasons)
+            log.warning("%d of %d completions could not be scored (%s); every reward function returns None for "
+                        "them, so they carry no reward and no advantage", len(unscorable), len(outcomes),
+                        ", ".join(f"{k} x{v}" for k, v in sorted(why.items())))
         records = [self._record(o, step, timings) for o in outcomes]
         if self.log is not None:
             self.log.append(records)
@@ -178,7 +198,7 @@ class RewardScorer:
                         "combined": None if values.variant == "paper" else combined, "total": total}
         if o.grade.reward is None:
             o.none_reasons.append(f"grade: {o.grade.reason}")
-        if fact_reason:
+        if fact_reason and total is None:
             o.none_reasons.append(f"fact: {fact_reason}")
 
     def _record(self, o: Outcome, step: int | None, timings: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from typing import Any
 from knowrl.errors import ConfigError
 from knowrl.rewards.values import VARIANTS, RewardValues
 
+FAILED_FACT_POLICIES = ("unscored", "unsupported")
+
 
 @dataclass(frozen=True)
 class LogSettings:
@@ -23,6 +25,7 @@ class RewardSettings:
     length_penalty_gamma: int = 10    # FActScore length penalty (code variant)
     june_fact_cap: int = 15           # june variant: r_fact = min(supported / cap, 1)
     skip_judge_for_plain_refusal: bool = True  # "I don't know." is NOT_ATTEMPTED without a judge call
+    failed_fact: str = "unscored"     # a fact whose retrieval/verification failed: unscored (r_fact None) | unsupported
     log: LogSettings = field(default_factory=LogSettings)
 
     def __post_init__(self) -> None:
@@ -30,6 +33,8 @@ class RewardSettings:
             raise ConfigError(f"reward.variant {self.variant!r} is not one of {', '.join(VARIANTS)}")
         if self.length_penalty_gamma < 1 or self.june_fact_cap < 1:
             raise ConfigError("reward.length_penalty_gamma and reward.june_fact_cap must be >= 1")
+        if self.failed_fact not in FAILED_FACT_POLICIES:
+            raise ConfigError(f"reward.failed_fact {self.failed_fact!r} is not one of {', '.join(FAILED_FACT_POLICIES)}")
 
     @property
     def values(self) -> RewardValues:
