@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from knowrl.artifact import provenance
 from knowrl.files import write_json_atomic
-from knowrl.judge import rule_grader
+from knowrl.judge.answer_text import fold_text
 from knowrl.judge.rule_grader import rule_grade
 from knowrl.judge.types import Grade
 
@@ -150,7 +150,7 @@ def timed(cases: list, grade: Callable, repeats: int) -> float:
     """Median seconds to grade the table once, each pass from a cold text cache."""
     passes = []
     for _ in range(repeats):
-        rule_grader._fold.cache_clear()
+        fold_text.cache_clear()
         began = time.perf_counter()
         for case in cases:
             grade(case.gold, case.prediction, case.question)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rl-data", default=str(REPO.parent / "shared/data/knowrl/knowrl_RLdata.json"),
                         help="RL data for the held-out templates ('' to skip)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default=None, help="also write the record to this JSON file")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "rule_grader.json"), help="also write the record to this JSON file")
     args = parser.parse_args(argv)
 
     cases = load_module("rule_grader_table", TABLE).CASES

@@ -8,7 +8,7 @@ import pytest
 
 import knowrl
 
-PACKAGES = ("knowrl.rewards", "knowrl.facts", "knowrl.registry", "knowrl.judge.rule_grader", "knowrl.judge.refusal")
+PACKAGES = ("knowrl.rewards", "knowrl.facts", "knowrl.registry", "knowrl.judge.rule_grader", "knowrl.judge.answer_text", "knowrl.judge.quantities", "knowrl.judge.refusal")
 
 
 def _modules():

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from tests.kb.conftest import kb_settings, small_jsonl, small_kb  # noqa: F401  (real small KB fixtures, re-used)
+
 
 @dataclass(frozen=True)
 class Hit:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from knowrl.facts.pipeline import FactPipeline, FactRequest
-from tests.kb.conftest import SMALL_DOCS, kb_settings, small_jsonl, small_kb, write_jsonl  # noqa: F401 (fixtures)
+from tests.kb.conftest import SMALL_DOCS, write_jsonl
 
 
 class RecordingKB:
