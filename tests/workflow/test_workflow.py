@@ -95,6 +95,7 @@ eval:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~6 min on 2 loaded cores: three workflow runs
 def test_workflow_end_to_end_then_noop_then_reward_change(tmp_path, asset_store, vital_jsonl):
     """The smoke workflow with fewer steps on a 300-article KB: outputs verify, nothing to do on a second run,
     and a reward setting change re-runs GRPO and its evaluations only."""
