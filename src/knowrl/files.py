@@ -14,6 +14,19 @@ from typing import Any
 CHUNK = 1 << 20
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask(0) races with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -33,7 +46,11 @@ def sha256_json(obj: Any) -> str:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling path; on success it replaces ``path`` in one rename, on error it is removed."""
+    """Yield a temporary sibling path; on success it replaces ``path`` in one rename, on error it is removed.
+
+    The published file gets the mode a plain ``open()`` would give it (0666 minus the umask), not mkstemp's 0600,
+    so outputs stay readable by the group that shares a results folder.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -41,6 +58,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():

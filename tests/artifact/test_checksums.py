@@ -23,3 +23,17 @@ def test_provenance_records_config_hash_and_versions():
     record = provenance({"seed": 1}, seeds={"python": 1})
     assert len(record["config_sha256"]) == 64 and record["seeds"] == {"python": 1}
     assert "torch" in record["packages"] and "cpus" in record["hardware"]
+
+
+def test_atomic_writes_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from knowrl.files import write_json_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "table.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "table.json").stat().st_mode) == 0o644
