@@ -22,6 +22,18 @@ wildcard_constraints:
     asset="embedder|tiny_lm|demo_corpus",
 
 
+# Jobs that run where Snakemake runs, never on a compute node, whatever the executor: fetch_asset may need the
+# network (compute nodes often have none) and the others take seconds, less than a scheduler round trip.
+localrules:
+    all,
+    fetch_asset,
+    make_demo_data,
+    judge_server_command,
+    eval_tables,
+    plot_benchmarks,
+    plot_training,
+
+
 def asset_manifest(name):
     return f"{ASSETS}/{name}/ASSET.json"
 
@@ -41,8 +53,8 @@ def get_from_dir_flag():
 
 # Config sections each stage reads; everything else cannot change its result.
 STAGE_SECTIONS = {
-    "sft": ("seed", "model", "sft"),
-    "grpo": ("seed", "model", "grpo", "judge", "facts", "reward", "kb"),
+    "sft": ("seed", "model", "sft", "train"),
+    "grpo": ("seed", "model", "grpo", "judge", "facts", "reward", "kb", "train"),
     "eval": ("seed", "model", "eval", "judge"),
 }
 
@@ -187,10 +199,21 @@ def get_grpo_kb():
 
 
 def get_train_gpu(section):
-    """1 when the run is meant for a GPU (16-bit precision or vLLM generation), else 0."""
+    """GPUs of a training job: train.processes (+ the vLLM server's in server mode) when the run is meant for GPUs
+    (16-bit precision or vLLM generation), else 0. With more than one process `knowrl train` launches itself
+    through `accelerate launch` on them (under SLURM inside the job's srun step)."""
+    from knowrl.train.launch import gpus_per_job
+
     settings = config[section]
     vllm = section == "grpo" and settings["generation"]["backend"] == "vllm"
-    return 1 if vllm or settings["precision"] in ("bf16", "fp16") else 0
+    return gpus_per_job(config, section, vllm or settings["precision"] in ("bf16", "fp16"))
+
+
+def get_train_mem_mb(section, cpu_mb, gpu_mb):
+    """Host memory of a training job: per process (every rank loads the policy, and in GRPO its own judge client,
+    KB and verifier), the GPU figure when the run is on GPUs."""
+    processes = config["train"]["processes"]
+    return (gpu_mb if get_train_gpu(section) else cpu_mb) * processes
 
 
 def get_policy_input():

@@ -1,6 +1,10 @@
 # Knowledgeable GRPO (METHOD 4): LoRA on top of the SFT model (the KL reference), rewards from the judge, the KB
 # and the verifier. A model judge (judge.backend llamacpp/vllm) is started for the job by `knowrl judge run`;
 # with the rule judge nothing is started. Outputs sealed with SHA256SUMS + provenance.json; --resume continues.
+# Several GPUs: train.processes ranks under `accelerate launch` (as train_sft). vLLM in server mode
+# (grpo.generation.vllm_mode=server, no vllm_server_url): the job also asks for the server's GPUs
+# (grpo.generation.vllm_server.tensor_parallel_size) and `knowrl train grpo` starts `trl vllm-serve` on them, waits
+# for its /health, trains on the others and stops the server when the job ends.
 
 
 rule train_grpo:
@@ -20,10 +24,11 @@ rule train_grpo:
         settings=get_stage_config("grpo"),
         init=subpath(input.sft, parent=True),
         out=subpath(output.sums, parent=True),
+    threads: lookup(dpath="train/processes", within=config)
     resources:
         gpu=get_train_gpu("grpo"),
         judge_server=1,
-        mem_mb=96000 if get_train_gpu("grpo") else 12000,
+        mem_mb=get_train_mem_mb("grpo", cpu_mb=12000, gpu_mb=96000),
         runtime=1440 if get_train_gpu("grpo") else 120,
     conda:
         f"../envs/{get_train_role('grpo')}.yaml"

@@ -13,6 +13,7 @@ rule build_kb:
         flags=get_kb_build_flags(),
     threads: 2
     resources:
+        gpu=1 if config["kb"]["device"].startswith("cuda") else 0,  # encoding on CUDA (a800): a GPU job on SLURM
         mem_mb=lambda wildcards: config["kb"]["index"]["memory_budget_mb"] + 3000,
         runtime=720,
     conda:

@@ -1,6 +1,9 @@
 # Cold-start SFT (METHOD 5): LoRA on the cold-start traces; results/sft holds adapter/, merged/ (the GRPO start),
 # checkpoints and metrics, each sealed with SHA256SUMS + provenance.json. A killed job resumes from its latest
 # checkpoint (--resume; a checkpoint written under a different config is refused).
+# Several GPUs: train.processes > 1 makes the job ask for that many GPUs, and `knowrl train sft` launches itself
+# through `accelerate launch` (config/accelerate/<train.strategy>.yaml) on them; under SLURM the job already runs
+# as an `srun` step holding those GPUs (the slurm-jobstep executor), so the ranks start inside the allocation.
 
 
 rule make_demo_data:
@@ -40,9 +43,10 @@ rule train_sft:
     params:
         settings=get_stage_config("sft"),
         out=subpath(output.sums, parent=True),
+    threads: lookup(dpath="train/processes", within=config)
     resources:
         gpu=get_train_gpu("sft"),
-        mem_mb=64000 if get_train_gpu("sft") else 8000,
+        mem_mb=get_train_mem_mb("sft", cpu_mb=8000, gpu_mb=64000),
         runtime=720 if get_train_gpu("sft") else 60,
     conda:
         f"../envs/{get_train_role('sft')}.yaml"

@@ -65,3 +65,22 @@ def test_tiny_model_plan_fits_anything_reasonable():
                        optim="adamw_torch", micro_batch=8, seq_len=384, scored_len=128,
                        gradient_checkpointing=False, gpu_gib=16)
     assert plan.fits and plan.total_gib < 4
+
+
+def test_multi_gpu_overlay_plans_training_and_server_gpus(model_dir):
+    """config/profiles/a800x4.yaml over a800: 2 training GPUs without a vLLM share, a tensor-parallel-2 vLLM
+    server whose GPUs each hold half the weights (+ one sequence's KV cache); a server too small is refused."""
+    from knowrl.config import config_dir
+
+    overlay = [config_dir() / "profiles" / "a800x4.yaml"]
+    config = load_config(profile="a800", files=overlay, overrides=["grpo.memory.gpu_gb=80"])
+    plan = plan_for_run(config, "grpo", model_dir)
+    assert plan.fits and plan.vllm_gib == 0, plan.render()                          # nothing of vLLM here
+    assert plan.server_gpus == 2 and plan.server_gib == pytest.approx(72.0)          # 0.9 x 80 GiB per server GPU
+    assert plan.server_need_gib == pytest.approx(7.6e9 * 2 / 2 / 2**30, rel=0.03)    # half the bf16 weights + KV
+    assert "vLLM server, per GPU" in plan.render()
+    small = load_config(profile="a800", files=overlay, overrides=[
+        "grpo.memory.gpu_gb=80", "grpo.generation.vllm_server.tensor_parallel_size=1",
+        "grpo.generation.vllm_server.gpu_memory_utilization=0.15"])                  # 12 GiB < 14.2 GiB of weights
+    refused = plan_for_run(small, "grpo", model_dir)
+    assert not refused.fits and "grpo.generation.vllm_server.tensor_parallel_size" in refused.advice

@@ -1,15 +1,28 @@
-"""The per-completion reward log (append-only JSONL, size-rotated, never re-read) and per-step aggregates."""
+"""The per-completion reward log (append-only JSONL, size-rotated, never re-read) and per-step aggregates.
+
+Training across processes: TRL calls the reward functions on every rank with that rank's slice of the completions
+(then gathers the rewards), so each completion is scored once, by one rank. Each rank appends to its own file
+(``rewards.jsonl`` for rank 0, ``rewards.rank<N>.jsonl`` for the others; every record names its rank): no two
+processes write one file. ``RewardLog.read_all`` merges them; ``StepAggregator.merged`` sums the per-step counts of
+all ranks, so the logged metrics cover the whole global batch.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 COMPONENTS = ("format", "correct", "fact", "combined", "total")
+
+
+def process_rank() -> int:
+    """Global rank of this training process (torchrun / accelerate set RANK; 0 when not distributed)."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def reason_key(reason: str) -> str:
@@ -23,18 +36,22 @@ def reason_key(reason: str) -> str:
 
 
 class RewardLog:
-    """Appends one JSON line per completion to ``DIR/rewards.jsonl``; past ``rotate_mb`` the file is renamed to
-    ``rewards.NNNNN.jsonl`` and a new one is started. The trainer never reads it back."""
+    """Appends one JSON line per completion to ``DIR/rewards.jsonl`` (``rewards.rank<N>.jsonl`` on rank N > 0); past
+    ``rotate_mb`` the file is renamed to ``<stem>.NNNNN.jsonl`` and a new one is started. The trainer never reads it
+    back."""
 
-    def __init__(self, directory: str | os.PathLike, rotate_mb: float = 64.0):
+    def __init__(self, directory: str | os.PathLike, rotate_mb: float = 64.0, rank: int | None = None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / "rewards.jsonl"
+        self.rank = process_rank() if rank is None else rank
+        self.stem = "rewards" if self.rank == 0 else f"rewards.rank{self.rank}"
+        self.path = self.dir / f"{self.stem}.jsonl"
         self.rotate_bytes = max(1, int(rotate_mb * 1024 * 1024))
         self.records = 0
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        lines = "".join(json.dumps({**r, "rank": self.rank}, ensure_ascii=False, default=str) + "\n"
+                        for r in records)
         if not lines:
             return
         if self.path.exists() and self.path.stat().st_size + len(lines) > self.rotate_bytes:
@@ -45,12 +62,19 @@ class RewardLog:
         self.records += lines.count("\n")
 
     def _rotate(self) -> None:
-        taken = [int(p.stem.split(".")[-1]) for p in self.dir.glob("rewards.*.jsonl")
-                 if p.stem.split(".")[-1].isdigit()]
-        os.replace(self.path, self.dir / f"rewards.{max(taken, default=0) + 1:05d}.jsonl")
+        pattern = re.compile(re.escape(self.stem) + r"\.(\d{5})\.jsonl")
+        taken = [int(m.group(1)) for p in self.dir.iterdir() if (m := pattern.fullmatch(p.name))]
+        os.replace(self.path, self.dir / f"{self.stem}.{max(taken, default=0) + 1:05d}.jsonl")
 
     def files(self) -> list[Path]:
         return sorted(self.dir.glob("rewards*.jsonl"))
+
+    @staticmethod
+    def read_all(directory: str | os.PathLike) -> Iterator[dict[str, Any]]:
+        """Every record of every rank's files (rotated ones included), file by file."""
+        for path in sorted(Path(directory).glob("rewards*.jsonl")):
+            with open(path, encoding="utf-8") as fh:
+                yield from (json.loads(line) for line in fh if line.strip())
 
 
 class StepAggregator:
@@ -63,20 +87,35 @@ class StepAggregator:
         self.sums: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
         self.none_reasons: Counter[str] = Counter()
-        self.groups = 0
-        self.zero_spread_groups = 0
+        self.group_totals: dict[str, list[float | None]] = defaultdict(list)
         self.seconds = 0.0
+
+    def export(self) -> dict[str, Any]:
+        """The running sums as plain data (to gather them from every rank)."""
+        return {"sums": dict(self.sums), "counts": dict(self.counts), "none_reasons": dict(self.none_reasons),
+                "group_totals": dict(self.group_totals), "seconds": self.seconds}
+
+    @classmethod
+    def merged(cls, states: Iterable[dict[str, Any]]) -> "StepAggregator":
+        """One aggregate over the exports of all ranks (counts added, a group's completions joined even when the
+        ranks split the group; seconds = the slowest rank's)."""
+        total = cls()
+        for state in states:
+            total.sums.update(state["sums"])
+            total.counts.update(state["counts"])
+            total.none_reasons.update(state["none_reasons"])
+            for key, totals in state["group_totals"].items():
+                total.group_totals[key].extend(totals)
+            total.seconds = max(total.seconds, state["seconds"])
+        return total
 
     def add_batch(self, records: list[dict[str, Any]], seconds: float) -> None:
         self.seconds += seconds
-        groups: dict[str, list[float | None]] = defaultdict(list)
         for rec in records:
             self._add(rec)
-            groups[rec["prompt_id"]].append(rec["components"].get("total"))
-        for totals in groups.values():
-            if len(totals) > 1 and None not in totals:
-                self.groups += 1
-                self.zero_spread_groups += int(max(totals) - min(totals) == 0)
+            # a GRPO group = one prompt's completions of one step (of one batch outside a trainer)
+            when = f"s{rec['step']}" if rec.get("step") is not None else f"b{rec.get('batch')}"
+            self.group_totals[f"{when}/{rec['prompt_id']}"].append(rec["components"].get("total"))
 
     def _add(self, rec: dict[str, Any]) -> None:
         self.counts["completions"] += 1
@@ -102,6 +141,8 @@ class StepAggregator:
 
     def snapshot(self, reset: bool = True) -> dict[str, Any]:
         c, n = self.counts, max(1, self.counts["completions"])
+        groups = [t for t in self.group_totals.values() if len(t) > 1 and None not in t]
+        zero_spread = sum(1 for t in groups if max(t) - min(t) == 0)
         metrics: dict[str, Any] = {f"reward/{name}/mean": self.sums[name] / c[name]
                                    for name in COMPONENTS if c[name]}
         metrics.update({
@@ -115,7 +156,7 @@ class StepAggregator:
             "reward/unscorable_fraction": c["unscorable"] / n,
             "reward/facts_failed": c["facts_failed"],
             "reward/titles_missing": c["titles_missing"],
-            "reward/zero_spread_group_fraction": self.zero_spread_groups / max(1, self.groups),
+            "reward/zero_spread_group_fraction": zero_spread / max(1, len(groups)),
             "reward/seconds": round(self.seconds, 4),
         })
         metrics.update({f"reward/unscorable/{k}": v for k, v in sorted(self.none_reasons.items())})

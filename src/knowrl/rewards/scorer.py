@@ -120,7 +120,7 @@ class RewardScorer:
         owned.append(facts)
         reward_log = RewardLog(settings.log.dir, settings.log.rotate_mb) if settings.log.dir else None
         scorer = cls(settings, judge, facts, kb=kb, reward_log=reward_log, owned=owned)
-        if reward_log is not None:  # every logged run carries its reward card
+        if reward_log is not None and reward_log.rank == 0:  # every logged run carries its reward card (one writer)
             from knowrl.rewards.card import write_card
 
             write_card(scorer, reward_log.dir / "reward_card.json")
@@ -214,18 +214,31 @@ class RewardScorer:
 
         return reward_functions_for(self)
 
-    def step_metrics(self) -> dict[str, Any]:
-        """Aggregates since the last call (means per component, refusal rate, support rate, ...), then reset."""
-        metrics = self.aggregator.snapshot(reset=True)
-        cache = getattr(self.facts, "cache", None)
-        if cache is not None:
-            stats = cache.stats()
-            hits = sum(v["hits"] for v in stats.values())
-            asked = hits + sum(v["misses"] for v in stats.values())
-            new_hits, new_asked = hits - self._cache_seen[0], asked - self._cache_seen[1]
-            self._cache_seen = (hits, asked)
-            metrics["reward/cache_hit_rate"] = new_hits / new_asked if new_asked else 0.0
+    def step_metrics(self, gather: Callable[[Any], list] | None = None) -> dict[str, Any]:
+        """Aggregates since the last call (means per component, refusal rate, support rate, ...), then reset.
+
+        ``gather`` (training across processes: every rank calls it together) returns each rank's value of its
+        argument; the metrics then cover the completions of all ranks."""
+        state = {**self.aggregator.export(), "cache": self._cache_delta()}
+        states = gather(state) if gather is not None else [state]
+        metrics = StepAggregator.merged(states).snapshot(reset=True)
+        self.aggregator.reset()
+        if self.facts is not None and getattr(self.facts, "cache", None) is not None:
+            hits, asked = (sum(s["cache"][i] for s in states) for i in (0, 1))
+            metrics["reward/cache_hit_rate"] = hits / asked if asked else 0.0
         return metrics
+
+    def _cache_delta(self) -> tuple[int, int]:
+        """Fact-cache (hits, lookups) since the last call."""
+        cache = getattr(self.facts, "cache", None)
+        if cache is None:
+            return 0, 0
+        stats = cache.stats()
+        hits = sum(v["hits"] for v in stats.values())
+        asked = hits + sum(v["misses"] for v in stats.values())
+        delta = hits - self._cache_seen[0], asked - self._cache_seen[1]
+        self._cache_seen = (hits, asked)
+        return delta
 
     def card(self) -> dict[str, Any]:
         from knowrl.rewards.card import reward_card

@@ -43,7 +43,8 @@ def seal(directory: str | os.PathLike, config: dict, **extra: Any) -> Path:
 
 
 class ProvenanceCallback(TrainerCallback):
-    """Seals every checkpoint right after the trainer wrote it (main process only).
+    """Seals every checkpoint right after the trainer wrote it (main process only, once all ranks have written their
+    part: with several processes each rank saves its own ``rng_state_<rank>.pth``).
 
     ``extra`` is a callable returning the run-specific record (data/KB hashes, reward card, ...), evaluated at save
     time so that a reward card or judge statistics are current.
@@ -54,6 +55,7 @@ class ProvenanceCallback(TrainerCallback):
         self.started = time.time()
 
     def on_save(self, args, state, control, **kwargs):
+        barrier()  # every rank calls on_save; wait until all of them have finished writing the checkpoint
         if not state.is_world_process_zero:
             return control
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -62,6 +64,14 @@ class ProvenanceCallback(TrainerCallback):
                  wall_time_s=round(time.time() - self.started, 3), seed=args.seed, **self.extra())
             log.info("checkpoint %s sealed (SHA256SUMS + provenance.json)", folder.name)
         return control
+
+
+def barrier() -> None:
+    """Wait for every training process (no-op in a single process)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:

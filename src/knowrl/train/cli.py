@@ -53,19 +53,59 @@ def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
 
 
 def _sft(args: argparse.Namespace) -> int:
+    from knowrl.train import launch
+
+    config = resolve_config(args)
+    if launch.needs_launch(config, "sft"):  # train.processes > 1: this same command under `accelerate launch`
+        return launch.run(_launch_argv("sft", args), config, "sft")
     from knowrl.train import sft
 
-    out = sft.main(resolve_config(args), data_path=args.data, out=args.out, resume=args.resume)
-    print(out)
+    _quiet_other_ranks(launch)
+    out = sft.main(config, data_path=args.data, out=args.out, resume=args.resume)
+    if launch.is_main_process():
+        print(out)
     return 0
 
 
 def _grpo(args: argparse.Namespace) -> int:
+    from knowrl.train import launch
+
+    config = resolve_config(args)
+    if launch.needs_launch(config, "grpo"):  # several processes, or a vLLM server to start first
+        model = None
+        if launch.starts_vllm_server(config, "grpo"):
+            from pathlib import Path
+
+            from knowrl.train.grpo import start_policy
+
+            model = start_policy(config, args.init or config["grpo"]["init"], Path(args.out))
+        return launch.run(_launch_argv("grpo", args), config, "grpo", server_model=model)
     from knowrl.train import grpo
 
-    out = grpo.main(resolve_config(args), data_path=args.data, out=args.out, init=args.init, resume=args.resume)
-    print(out)
+    _quiet_other_ranks(launch)
+    out = grpo.main(config, data_path=args.data, out=args.out, init=args.init, resume=args.resume)
+    if launch.is_main_process():
+        print(out)
     return 0
+
+
+def _launch_argv(verb: str, args: argparse.Namespace) -> list[str]:
+    """The arguments of this command, for every rank of the launch (which resolves the same config)."""
+    argv = ["-v"] * args.verbose + (["-q"] if args.quiet else []) + ["train", verb]
+    for name in ("data", "init", "out", "resume"):
+        if getattr(args, name, None) is not None:
+            argv += [f"--{name}", str(getattr(args, name))]
+    argv += [a for path in args.config for a in ("--config", path)]
+    argv += ["--profile", args.profile] if args.profile else []
+    return argv + [a for item in args.overrides for a in ("--set", item)]
+
+
+def _quiet_other_ranks(launch) -> None:
+    """Ranks > 0 log warnings only: their info lines would repeat rank 0's."""
+    if not launch.is_main_process():
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from knowrl.artifact import verify_sums
 from knowrl.config import config_hash
 from knowrl.errors import ConfigError, InputError
 from knowrl.files import write_json_atomic
-from knowrl.train import checkpoints, data, memory, models, monitor
+from knowrl.train import checkpoints, data, launch, memory, models, monitor
 from knowrl.train.sft import place_tensorboard
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,14 @@ def grpo_args(config: dict, out: Path) -> Any:
         max_grad_norm=grpo["max_grad_norm"], bf16=precision == "bf16", fp16=precision == "fp16",
         gradient_checkpointing=grpo["gradient_checkpointing"],
         use_vllm=use_vllm, vllm_mode=gen["vllm_mode"], vllm_gpu_memory_utilization=gen["vllm_gpu_memory_utilization"],
-        vllm_server_base_url=gen["vllm_server_url"],
+        vllm_server_base_url=os.environ.get(launch.SERVER_URL_ENV) or gen["vllm_server_url"],  # launcher's server
         vllm_max_model_length=grpo["max_prompt_length"] + grpo["max_completion_length"],
         logging_steps=grpo["logging_steps"], logging_first_step=True, save_strategy="steps",
         save_steps=grpo["save_steps"], save_total_limit=grpo["save_total_limit"],
         report_to=monitor.report_to(grpo["report_to"]), dataloader_num_workers=0, dataloader_pin_memory=False,
         disable_tqdm=True,
         log_completions=False,
+        ddp_find_unused_parameters=False,  # every LoRA weight is used in each step
     )
 
 
@@ -120,7 +121,11 @@ def policy_metrics(completions: list) -> dict[str, float]:
 
 
 def trainer_class():
-    """GRPOTrainer + wall-time split (generation / reward / update), policy metrics and the scorer's metrics."""
+    """GRPOTrainer + wall-time split (generation / reward / update), policy metrics and the scorer's metrics.
+
+    Across processes each rank scores its own slice of the completions (TRL gathers the rewards); the policy and
+    scorer metrics are gathered from every rank, so the logged numbers cover the whole global batch."""
+    from accelerate.utils import gather_object
     from trl import GRPOTrainer
 
     class KnowRLGRPOTrainer(GRPOTrainer):
@@ -142,7 +147,8 @@ def trainer_class():
             finally:
                 self._clock["reward"] += time.perf_counter() - began
                 mode = "train" if self.model.training else "eval"
-                for key, value in policy_metrics(completions).items():
+                everyone = self._gather(list(completions))
+                for key, value in policy_metrics([c for rank in everyone for c in rank]).items():
                     self._metrics[mode][key].append(value)
 
         def training_step(self, model, inputs, num_items_in_batch):
@@ -162,11 +168,15 @@ def trainer_class():
                 self._clock.clear()
                 self._clock_step = self.state.global_step
             if self.scorer is not None and self.model.training:
-                for key, value in (self.scorer.step_metrics() or {}).items():
+                for key, value in (self.scorer.step_metrics(gather=self._gather) or {}).items():
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         name = key if "/" in key else f"scorer/{key}"
                         self._metrics["train"][name].append(float(value))
             super().log(logs, start_time)
+
+        def _gather(self, value):
+            """``value`` of every rank, in rank order (every rank must call it at the same point)."""
+            return gather_object([value]) if self.accelerator.num_processes > 1 else [value]
 
     return KnowRLGRPOTrainer
 
@@ -175,7 +185,8 @@ def setup(config: dict, data_path: str | os.PathLike, out: Path, init: str | Non
           reward_funcs: list | None = None, extra_reward_funcs: list | None = None) -> dict[str, Any]:
     """Start policy, tokenizer, prompts, rewards, model, TRL arguments; the memory plan on a GPU."""
     grpo = config["grpo"]
-    policy = start_policy(config, init, out)
+    with launch.main_process_first():  # rank 0 converts / merges the start policy once
+        policy = start_policy(config, init, out)
     memory.check_plan(config, "grpo", policy)
     if config["model"]["backend"] == "unsloth":  # Unsloth must patch before TRL is imported
         model, tokenizer = models.load_unsloth(policy, config, grpo["lora"],
@@ -223,28 +234,37 @@ def train(config: dict, run: dict, out: Path, resume: str | None = None, callbac
                               peft_config=run["peft_config"], scorer=run["scorer"],
                               callbacks=[sealer, monitor.MetricsFileCallback(out), alarms, *(callbacks or [])])
     place_tensorboard(trainer, out)
+    launch.plain_cpu_device(trainer)
+    log.info("GRPO on %d process(es): %d completions per step = %d x %d per device x %d accumulation (%d prompts x "
+             "%d generations)", trainer.args.world_size, launch.global_batch(trainer.args), trainer.args.world_size,
+             trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps,
+             launch.global_batch(trainer.args) // trainer.args.num_generations, trainer.args.num_generations)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     run.update(trainer=trainer, result=result, alarms=alarms.fired, resumed_from=str(checkpoint) if checkpoint else None)
     return trainer
 
 
 def save(config: dict, run: dict, out: Path, started: float) -> Path:
-    """``adapter/`` (+ ``merged/``), ``summary.json``, provenance + SHA256SUMS over the whole folder."""
+    """``adapter/`` (+ ``merged/``), ``summary.json``, provenance + SHA256SUMS over the whole folder (rank 0
+    writes; every rank takes part in ``save_model``)."""
     trainer = run["trainer"]
     trainer.save_model(str(out / "adapter"))
-    run["tokenizer"].save_pretrained(str(out / "adapter"))
-    if config["grpo"]["save_merged"]:
-        models.merge_adapter(run["policy"], out / "adapter", out / "merged", config)
-    rows = [row for row in trainer.state.log_history if "loss" in row]
-    summary = {"global_step": trainer.state.global_step, "train_loss": run["result"].training_loss,
-               "first_loss": rows[0]["loss"] if rows else None, "last_loss": rows[-1]["loss"] if rows else None,
-               "first_reward": rows[0].get("reward") if rows else None,
-               "last_reward": rows[-1].get("reward") if rows else None,
-               "alarms": run["alarms"], "resumed_from": run["resumed_from"]}
-    write_json_atomic(out / "summary.json", summary)
-    checkpoints.seal(out, config, stage="grpo", summary=summary, seed=config["seed"],
-                     wall_time_s=round(time.time() - started, 3), **_record(run))
-    log.info("GRPO done: %s", out)
+    if trainer.is_world_process_zero():
+        run["tokenizer"].save_pretrained(str(out / "adapter"))
+        if config["grpo"]["save_merged"]:
+            models.merge_adapter(run["policy"], out / "adapter", out / "merged", config)
+        rows = [row for row in trainer.state.log_history if "loss" in row]
+        summary = {"global_step": trainer.state.global_step, "train_loss": run["result"].training_loss,
+                   "first_loss": rows[0]["loss"] if rows else None, "last_loss": rows[-1]["loss"] if rows else None,
+                   "first_reward": rows[0].get("reward") if rows else None,
+                   "last_reward": rows[-1].get("reward") if rows else None,
+                   "alarms": run["alarms"], "resumed_from": run["resumed_from"],
+                   "processes": trainer.args.world_size, "global_batch": launch.global_batch(trainer.args)}
+        write_json_atomic(out / "summary.json", summary)
+        checkpoints.seal(out, config, stage="grpo", summary=summary, seed=config["seed"],
+                         wall_time_s=round(time.time() - started, 3), **_record(run))
+        log.info("GRPO done: %s", out)
+    checkpoints.barrier()  # no rank returns before the output is sealed
     return out
 
 

@@ -10,6 +10,8 @@ Estimates in GiB, deliberately simple and documented (upper bounds for full-leng
   without it, every layer's activations (the Megatron estimate ~34 x T x B x hidden bytes in 16-bit, flash/SDPA
   attention); plus the logits of the scored tokens (B x T_scored x vocab) and one fp32 row for the log-softmax;
 - vLLM colocated: its share of the GPU must hold a copy of the weights plus the KV cache of at least one sequence;
+- vLLM server mode (``trl vllm-serve`` on GPUs of its own): nothing of vLLM on the training GPUs; each server GPU's
+  share must hold 1/tensor_parallel_size of the weights and of one sequence's KV cache;
 - extra: judge / verifier / encoder models placed on the training GPU (``grpo.memory.extra_gb``).
 """
 
@@ -70,6 +72,9 @@ class MemoryPlan:
     gpu_gib: float
     vllm_gib: float = 0.0
     vllm_need_gib: float = 0.0
+    server_gpus: int = 0            # vLLM server mode: GPUs of the server, and per GPU its share and its need
+    server_gib: float = 0.0
+    server_need_gib: float = 0.0
     advice: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -87,6 +92,9 @@ class MemoryPlan:
         lines.append(f"  {'total (training)':<28} {self.total_gib:8.2f} GiB")
         if self.vllm_gib:
             lines.append(f"  {'vLLM share (weights + KV)':<28} {self.vllm_gib:8.2f} GiB (needs >= {self.vllm_need_gib:.2f})")
+        if self.server_gpus:
+            lines.append(f"  {'vLLM server, per GPU':<28} {self.server_gib:8.2f} GiB on each of {self.server_gpus} "
+                         f"server GPU(s) (needs >= {self.server_need_gib:.2f})")
         lines += [f"  note: {n}" for n in self.notes]
         lines.append("  verdict: fits" if self.fits else f"  verdict: DOES NOT FIT - {self.advice}")
         return "\n".join(lines)
@@ -95,8 +103,10 @@ class MemoryPlan:
 def plan_memory(shape: ModelShape, *, section: str, weight_bytes: int, lora_r: int, lora_targets: list[str],
                 optim: str, micro_batch: int, seq_len: int, scored_len: int, gradient_checkpointing: bool,
                 gpu_gib: float, vllm_share: float = 0.0, headroom_gib: float = 2.0,
-                extra_gib: float = 0.0) -> MemoryPlan:
-    """Estimate one run; ``section`` (sft/grpo) names the settings the advice points at."""
+                extra_gib: float = 0.0, server: tuple[int, float] | None = None) -> MemoryPlan:
+    """Estimate one run (per training GPU: with several processes each holds this much); ``section`` (sft/grpo)
+    names the settings the advice points at; ``server`` = (tensor_parallel_size, gpu_memory_utilization) of a vLLM
+    server on GPUs of its own."""
     lora = shape.lora_params(lora_r, lora_targets)
     token_bytes = micro_batch * seq_len * weight_bytes
     if gradient_checkpointing:
@@ -116,12 +126,20 @@ def plan_memory(shape: ModelShape, *, section: str, weight_bytes: int, lora_r: i
     plan = MemoryPlan(items=items, budget_gib=gpu_gib - vllm_gib - headroom_gib, gpu_gib=gpu_gib,
                       vllm_gib=vllm_gib, vllm_need_gib=(shape.params * weight_bytes + kv_per_seq) / GIB if vllm_share else 0.0)
     plan.notes.append("KL reference = the same weights with the adapter disabled (no second copy)")
+    if server is not None:  # (tensor_parallel_size, gpu_memory_utilization) of a vLLM server on its own GPUs
+        tp, utilization = server
+        plan.server_gpus, plan.server_gib = tp, gpu_gib * utilization
+        plan.server_need_gib = (shape.params * weight_bytes + kv_per_seq) / tp / GIB
     plan.advice = _advice(plan, section, gradient_checkpointing, optim, micro_batch)
     return plan
 
 
 def _advice(plan: MemoryPlan, section: str, checkpointing: bool, optim: str, micro_batch: int) -> str | None:
     """None when the plan fits, else the one setting most worth changing."""
+    if plan.server_gpus and plan.server_gib < plan.server_need_gib:
+        return (f"the vLLM server's share per GPU ({plan.server_gib:.1f} GiB) cannot hold its part of the weights "
+                f"and one sequence's KV cache; raise {section}.generation.vllm_server.tensor_parallel_size "
+                f"(or its gpu_memory_utilization)")
     if plan.vllm_gib and plan.vllm_gib < plan.vllm_need_gib:
         return (f"vLLM's share ({plan.vllm_gib:.1f} GiB) cannot hold the weights and one sequence's KV cache; "
                 f"raise {section}.generation.vllm_gpu_memory_utilization")
@@ -164,15 +182,18 @@ def plan_for_run(config: dict, section: str, model_dir) -> MemoryPlan:
         colocate = generation["backend"] == "vllm" and generation["vllm_mode"] == "colocate"
         seq, scored = settings["max_prompt_length"] + settings["max_completion_length"], settings["max_completion_length"]
         vllm_share = generation["vllm_gpu_memory_utilization"] if colocate else 0.0
+        served = generation["backend"] == "vllm" and generation["vllm_mode"] == "server"
+        server = (generation["vllm_server"]["tensor_parallel_size"],
+                  generation["vllm_server"]["gpu_memory_utilization"]) if served else None
     else:
         seq = scored = settings["max_length"]
-        vllm_share = 0.0
+        vllm_share, server = 0.0, None
     return plan_memory(shape, section=section, weight_bytes=weight_bytes,
                        lora_r=settings["lora"]["r"], lora_targets=settings["lora"]["target_modules"],
                        optim=settings["optim"], micro_batch=settings["per_device_batch_size"], seq_len=seq,
                        scored_len=scored, gradient_checkpointing=settings["gradient_checkpointing"],
                        gpu_gib=gpu_gib, vllm_share=vllm_share, headroom_gib=memory["headroom_gb"],
-                       extra_gib=memory["extra_gb"] if section == "grpo" else 0.0)
+                       extra_gib=memory["extra_gb"] if section == "grpo" else 0.0, server=server)
 
 
 def check_plan(config: dict, section: str, model_dir) -> MemoryPlan | None:

@@ -16,7 +16,7 @@ from typing import Any
 from knowrl.config import config_hash
 from knowrl.errors import ConfigError
 from knowrl.files import write_json_atomic
-from knowrl.train import checkpoints, data, memory, models, monitor
+from knowrl.train import checkpoints, data, launch, memory, models, monitor
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,17 @@ def sft_args(config: dict, out: Path) -> Any:
         save_strategy="steps", save_steps=sft["save_steps"], save_total_limit=sft["save_total_limit"],
         report_to=monitor.report_to(sft["report_to"]), dataloader_num_workers=0, dataloader_pin_memory=False,
         disable_tqdm=True,
+        # across processes: every LoRA weight is used in each step (no unused-parameter search), and the tokens
+        # seen (gathered from all ranks) are logged, evidence that the global batch covers the same examples
+        ddp_find_unused_parameters=False, include_num_input_tokens_seen="non_padding",
     )
 
 
 def setup(config: dict, data_path: str | os.PathLike, out: Path) -> dict[str, Any]:
     """Base policy folder, tokenizer, tokenized dataset, model and TRL arguments."""
     sft, variant = config["sft"], config["model"]["prompt_variant"]
-    base = models.resolve_policy(config)
+    with launch.main_process_first():  # a GGUF policy is converted once, by rank 0
+        base = models.resolve_policy(config)
     memory.check_plan(config, "sft", base)
     pairs = data.load_coldstart(data_path, sft["max_samples"])
     if config["model"]["backend"] == "unsloth":
@@ -76,26 +80,35 @@ def train(config: dict, run: dict, out: Path, resume: str | None = None, callbac
                          processing_class=run["tokenizer"], peft_config=run["peft_config"],
                          callbacks=[sealer, monitor.MetricsFileCallback(out), *(callbacks or [])])
     place_tensorboard(trainer, out)
+    launch.plain_cpu_device(trainer)
+    log.info("SFT on %d process(es): global batch %d = %d x %d per device x %d accumulation",
+             trainer.args.world_size, launch.global_batch(trainer.args), trainer.args.world_size,
+             trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     run.update(trainer=trainer, result=result, hashes=hashes, resumed_from=str(checkpoint) if checkpoint else None)
     return trainer
 
 
 def save(config: dict, run: dict, out: Path, started: float) -> Path:
-    """``adapter/`` (+ ``merged/``), ``summary.json``, then provenance + SHA256SUMS over the whole folder."""
+    """``adapter/`` (+ ``merged/``), ``summary.json``, then provenance + SHA256SUMS over the whole folder (rank 0
+    writes; every rank takes part in ``save_model``, which gathers sharded weights under FSDP / ZeRO-3)."""
     trainer = run["trainer"]
     trainer.save_model(str(out / "adapter"))
-    run["tokenizer"].save_pretrained(str(out / "adapter"))
-    if config["sft"]["merge"]:
-        models.merge_adapter(run["base"], out / "adapter", out / "merged", config)
-    history = [row for row in trainer.state.log_history if "loss" in row]
-    summary = {"global_step": trainer.state.global_step, "train_loss": run["result"].training_loss,
-               "first_loss": history[0]["loss"] if history else None,
-               "last_loss": history[-1]["loss"] if history else None, "resumed_from": run["resumed_from"]}
-    write_json_atomic(out / "summary.json", summary)
-    checkpoints.seal(out, config, stage="sft", data=run["hashes"], base_model=str(run["base"]), summary=summary,
-                     seed=config["seed"], wall_time_s=round(time.time() - started, 3))
-    log.info("SFT done: %s (adapter%s)", out, " + merged" if config["sft"]["merge"] else "")
+    if trainer.is_world_process_zero():
+        run["tokenizer"].save_pretrained(str(out / "adapter"))
+        if config["sft"]["merge"]:
+            models.merge_adapter(run["base"], out / "adapter", out / "merged", config)
+        history = [row for row in trainer.state.log_history if "loss" in row]
+        summary = {"global_step": trainer.state.global_step, "train_loss": run["result"].training_loss,
+                   "first_loss": history[0]["loss"] if history else None,
+                   "last_loss": history[-1]["loss"] if history else None, "resumed_from": run["resumed_from"],
+                   "processes": trainer.args.world_size, "global_batch": launch.global_batch(trainer.args),
+                   "num_input_tokens_seen": trainer.state.num_input_tokens_seen}
+        write_json_atomic(out / "summary.json", summary)
+        checkpoints.seal(out, config, stage="sft", data=run["hashes"], base_model=str(run["base"]), summary=summary,
+                         seed=config["seed"], wall_time_s=round(time.time() - started, 3))
+        log.info("SFT done: %s (adapter%s)", out, " + merged" if config["sft"]["merge"] else "")
+    checkpoints.barrier()  # no rank returns before the output is sealed
     return out
 
 
