@@ -100,3 +100,18 @@ def test_resume_under_another_config_is_refused(sft_run, make_config, tmp_path):
     assert resolve_resume(tmp_path / "run", "auto", make_config()).name == "checkpoint-2"
     with pytest.raises(InputError, match="different config"):
         resolve_resume(tmp_path / "run", "auto", make_config("sft.learning_rate=0.5"))
+
+
+def test_adapter_config_is_canonical_whatever_the_hash_seed(tmp_path):
+    """PEFT writes target_modules in set order; sealing sorts them so identical runs seal identical files."""
+    import json
+
+    from knowrl.train.checkpoints import seal
+
+    for seed_order, name in ((["v_proj", "q_proj", "o_proj"], "a"), (["o_proj", "q_proj", "v_proj"], "b")):
+        folder = tmp_path / name / "adapter"
+        folder.mkdir(parents=True)
+        (folder / "adapter_config.json").write_text(json.dumps({"r": 8, "target_modules": seed_order}))
+        seal(tmp_path / name, {"seed": 1}, stage="sft")
+    a, b = ((tmp_path / n / "adapter" / "adapter_config.json").read_bytes() for n in "ab")
+    assert a == b and json.loads(a)["target_modules"] == ["o_proj", "q_proj", "v_proj"]

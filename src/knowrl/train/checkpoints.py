@@ -38,8 +38,19 @@ def file_hashes(paths: dict[str, str | os.PathLike | None]) -> dict[str, dict[st
 def seal(directory: str | os.PathLike, config: dict, **extra: Any) -> Path:
     """Write ``provenance.json`` then ``SHA256SUMS`` (covering it) into ``directory``."""
     directory = Path(directory)
+    for adapter_config in directory.rglob("adapter_config.json"):
+        canonical_adapter_config(adapter_config)
     write_json_atomic(directory / PROVENANCE_NAME, provenance(config, **extra))
     return write_sums(directory)
+
+
+def canonical_adapter_config(path: Path) -> None:
+    """Sort PEFT's ``target_modules``: PEFT keeps them as a set, so their written order depends on the string hash
+    seed and two identical runs would differ in this file (and in SHA256SUMS) unless PYTHONHASHSEED was fixed."""
+    record = read_json(path)
+    if isinstance(record.get("target_modules"), list):
+        record["target_modules"] = sorted(record["target_modules"])
+    write_json_atomic(path, record)  # always: one canonical layout whatever order PEFT wrote
 
 
 class ProvenanceCallback(TrainerCallback):

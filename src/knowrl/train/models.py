@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowrl.errors import AssetError, ConfigError
-from knowrl.files import sha256_file, write_json_atomic
+from knowrl.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 CONVERTED_MARKER = "KNOWRL_CONVERTED.json"
@@ -45,7 +45,9 @@ def resolve_policy(config: dict, policy: str | os.PathLike | None = None) -> Pat
 
 def convert_gguf(gguf: Path, cache_dir: Path) -> Path:
     """Convert ``gguf`` into an fp32 HF folder ``cache_dir/<sha256[:16]>`` (atomic: built aside, then renamed)."""
-    digest = sha256_file(gguf)
+    from knowrl.judge.model_identity import model_file_sha256
+
+    digest = model_file_sha256(gguf)  # remembered per file version: not re-hashed by every job
     target = cache_dir / f"{digest[:16]}-{CONVERSION}"
     if (target / CONVERTED_MARKER).is_file():
         return target
@@ -71,10 +73,12 @@ def convert_gguf(gguf: Path, cache_dir: Path) -> Path:
     tokenizer.save_pretrained(staging)
     write_json_atomic(staging / CONVERTED_MARKER, {"gguf": gguf.name, "gguf_sha256": digest, "dtype": "float32",
                                                        "conversion": CONVERSION})
-    if target.exists():  # a concurrent conversion won the race
-        shutil.rmtree(staging, ignore_errors=True)
-    else:
+    try:
         os.replace(staging, target)
+    except OSError:  # a concurrent conversion (another job) published first: keep its complete folder
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / CONVERTED_MARKER).is_file():
+            raise
     return target
 
 
