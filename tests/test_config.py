@@ -58,3 +58,18 @@ def test_merge_and_get_helpers():
     assert get(merged, "a.c") == 3
     with pytest.raises(ConfigError, match="a.z"):
         get(merged, "a.z")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1e-4", 1e-4),        # YAML 1.1 (PyYAML) would read the string "1e-4": users mean a number
+    ("-2E+3", -2000.0),
+    (".5", 0.5),
+    ("1.0e-3", 1e-3),
+    ("5", 5),
+    ("1e4x", "1e4x"),      # not a number: stays a string
+    ("v1e2", "v1e2"),
+])
+def test_overrides_read_numbers_as_yaml_1_2_does(raw, expected):
+    from knowrl.config import parse_override
+
+    assert parse_override(f"grpo.learning_rate={raw}") == (["grpo", "learning_rate"], expected)
