@@ -51,7 +51,12 @@ class Handler(BaseHTTPRequestHandler):
         if body.get("model") != ARGS.served_model_name:
             self._send(404, {"error": f"model {body.get('model')} not served"})
             return
-        if body.get("response_format"):
+        if os.environ.get("FAKE_VLLM_BODIES"):
+            with open(os.environ["FAKE_VLLM_BODIES"], "a") as fh:
+                fh.write(json.dumps(body) + "\n")
+        if (body.get("structured_outputs") or {}).get("choice"):  # vLLM >= 0.12 constrained choice
+            content = body["structured_outputs"]["choice"][0]
+        elif body.get("response_format"):
             content = '{"grade": "A"}'
         else:
             content = "A" if body.get("max_tokens", 0) <= 16 else "generated text"

@@ -53,11 +53,12 @@ def test_start_grade_decompose_stop(tiny_gguf, tmp_path):
         stats = judge.stats()
         identity = judge.identity()
     assert process.poll() is not None  # the server's process group is gone
-    # the JSON schema constrains decoding, so even this tiny model's replies parse
+    # grades: a grammar allows only A / B / C (one token each); facts: a JSON schema. Even this tiny model parses.
     assert all(isinstance(r.grade, Grade) for r in results), results
     assert facts[0].facts is not None, facts[0].reason
     assert stats["calls"] == 4 and stats["failed"] == 0 and stats["unparseable"] == 0
     assert stats["latency_p50_s"] > 0 and stats["completion_tokens"] > 0
+    assert identity["decoding"]["output_mode"] == {"grade": "choice", "verify": "choice", "atomic_facts": "json"}
     assert identity["model"]["sha256"] == hashlib.sha256(tiny_gguf.read_bytes()).hexdigest()
     assert identity["templates"]["grade"] == "grade-v1"
 
@@ -156,3 +157,16 @@ def test_bad_gguf_fails_with_the_log_tail(tmp_path):
     bad.write_bytes(b"not a gguf file")
     with pytest.raises(JudgeServerError, match=r"llamacpp server exited with code \d+ .*\|"):
         get_judge(_cfg(tmp_path, llamacpp={"model": str(bad)}))
+
+
+def test_choice_mode_replies_are_one_allowed_word(server, tmp_path):
+    """The grammar leaves the model no way to ramble: every grade and verdict is one allowed token or two."""
+    from knowrl.judge import VerifyItem
+
+    with get_judge(_cfg(tmp_path, base_url=server.url + "/v1", max_tokens=None)) as judge:
+        grades = judge.grade(ITEMS)
+        verdicts = judge.verify([VerifyItem("Paris is in France.", ["Paris is the capital of France."]),
+                                 VerifyItem("The Moon is made of cheese.", ["The Moon is rocky."])])
+        stats = judge.stats()
+    assert all(isinstance(r.grade, Grade) for r in grades) and all(isinstance(v.supported, bool) for v in verdicts)
+    assert stats["unparseable"] == 0 and stats["completion_tokens"] <= 2 * stats["calls"], stats

@@ -44,6 +44,7 @@ def test_starts_waits_for_health_grades_and_stops(tmp_path, monkeypatch):
     argv_file = tmp_path / "argv.json"
     monkeypatch.setenv("FAKE_VLLM_ARGV", str(argv_file))
     monkeypatch.setenv("FAKE_VLLM_READY_AFTER", "3")  # /health says 503 three times first
+    monkeypatch.setenv("FAKE_VLLM_BODIES", str(tmp_path / "bodies.jsonl"))
     with get_judge(_cfg(tmp_path)) as judge:
         server = judge.server
         argv = json.loads(argv_file.read_text())
@@ -56,6 +57,8 @@ def test_starts_waits_for_health_grades_and_stops(tmp_path, monkeypatch):
         assert judge.identity()["model"]["sha256"] == sha256_json([["config.json", config_sha]])  # the contents
         process = server.process
     assert process.poll() is not None  # stopped with its process group
+    [body] = [json.loads(line) for line in (tmp_path / "bodies.jsonl").read_text().splitlines()]
+    assert body["structured_outputs"] == {"choice": ["A", "B", "C"]} and "response_format" not in body
 
 
 def test_crash_at_startup_quotes_the_log(tmp_path, monkeypatch):

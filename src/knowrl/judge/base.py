@@ -93,11 +93,13 @@ class Judge:
     def model_identity(self) -> dict:
         return {}
 
-    def decoding(self) -> dict:
+    def decoding(self, task: str | None = None) -> dict:
+        """Decoding settings (of one task's requests: the output mode can differ per task)."""
+        modes = {name: self.output_mode(name) for name in TASKS} if task is None else self.output_mode(task)
         return {"temperature": self.cfg.temperature, "seed": self.cfg.seed, "max_tokens": self.cfg.max_tokens,
-                "output_mode": self.output_mode()}
+                "output_mode": modes}
 
-    def output_mode(self) -> str:
+    def output_mode(self, task: str | None = None) -> str:
         return "text" if self.cfg.output_mode == "auto" else self.cfg.output_mode
 
     def _compute(self, task: str, inputs: list[dict]) -> list[Outcome]:
@@ -115,7 +117,7 @@ class Judge:
         if self._identity is None:
             self._identity = self.model_identity()
         return cache_key(backend=self.name, model=self._identity, task=task,
-                         template=TASKS[task].version, decoding=self.decoding(), inputs=inputs)
+                         template=TASKS[task].version, decoding=self.decoding(task), inputs=inputs)
 
     def _run(self, task: str, inputs: list[dict]) -> list[Outcome]:
         keys = [self._key(task, inp) for inp in inputs]

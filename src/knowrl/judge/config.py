@@ -40,8 +40,8 @@ class JudgeConfig:
     transformers: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.output_mode not in ("auto", "json", "text"):
-            raise ConfigError(f"judge.output_mode must be auto, json or text, not {self.output_mode!r}")
+        if self.output_mode not in ("auto", "json", "text", "choice"):
+            raise ConfigError(f"judge.output_mode must be auto, json, text or choice, not {self.output_mode!r}")
         if self.concurrency < 1:
             raise ConfigError("judge.concurrency must be at least 1")
 

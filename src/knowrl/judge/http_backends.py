@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -59,19 +60,32 @@ class OpenAICompatibleJudge(Judge):
         return {"name": self.cfg.model}
 
     # -- requests ------------------------------------------------------------------------------------
-    def output_mode(self) -> str:
-        return "json" if self.cfg.output_mode == "auto" else self.cfg.output_mode
+    supports_choice = False  # can constrain decoding to a fixed set of replies (``choice`` output mode)
+
+    def output_mode(self, task: str | None = None) -> str:
+        """``auto``: ``choice`` for one-word tasks where the server can constrain decoding to the allowed replies
+        (one or two tokens: as cheap as upstream's capped one-letter reply, and strict), else ``json``."""
+        if self.cfg.output_mode != "auto":
+            return self.cfg.output_mode
+        return "choice" if self.supports_choice and task and TASKS[task].choices else "json"
 
     def response_format(self, task: str) -> dict:
         return {"type": "json_schema", "json_schema": {"name": task, "schema": TASKS[task].schema, "strict": True}}
 
+    def choice_constraint(self, choices: tuple[str, ...]) -> dict:
+        raise ConfigError(f"judge.output_mode 'choice' is not supported by the {self.name} backend; use json or text")
+
     def payload(self, task: str, inputs: dict) -> dict:
-        spec, mode = TASKS[task], self.output_mode()
-        body: dict[str, Any] = {"model": self.served_model(), "messages": spec.messages(inputs, mode),
+        spec, mode = TASKS[task], self.output_mode(task)
+        body: dict[str, Any] = {"model": self.served_model(), "messages": spec.mode_messages(inputs, mode),
                                 "max_tokens": self.cfg.max_tokens or spec.max_tokens,
                                 "temperature": self.cfg.temperature, "seed": self.cfg.seed}
         if mode == "json":
             body["response_format"] = self.response_format(task)
+        elif mode == "choice":
+            if not spec.choices:
+                raise ConfigError(f"judge.output_mode 'choice' needs a one-word task; {task} is not one")
+            body.update(self.choice_constraint(spec.choices))
         return body
 
     def _compute(self, task: str, inputs: list[dict]) -> list[Outcome]:
@@ -167,6 +181,12 @@ class LlamaCppJudge(OpenAICompatibleJudge):
     def response_format(self, task: str) -> dict:
         return {"type": "json_object", "schema": TASKS[task].schema}
 
+    supports_choice = True
+
+    def choice_constraint(self, choices: tuple[str, ...]) -> dict:
+        """A GBNF grammar whose only sentences are the choices (llama.cpp's ``grammar`` request field)."""
+        return {"grammar": "root ::= " + " | ".join(json.dumps(c) for c in choices)}
+
 
 class VLLMJudge(OpenAICompatibleJudge):
     """``vllm serve`` on a staged model (GPU); readiness on ``/health``."""
@@ -189,6 +209,12 @@ class VLLMJudge(OpenAICompatibleJudge):
 
     def served_model(self) -> str:
         return self.cfg.vllm.get("served_name", "judge")
+
+    supports_choice = True
+
+    def choice_constraint(self, choices: tuple[str, ...]) -> dict:
+        """vLLM's structured outputs (``structured_outputs.choice``, vLLM >= 0.12; written, not run here)."""
+        return {"structured_outputs": {"choice": list(choices)}}
 
     def model_identity(self) -> dict:
         return {"name": self.cfg.model, "sha256": folder_sha256(self.cfg.model) if self.cfg.model else None}

@@ -16,7 +16,7 @@ class RuleJudge(Judge):
     def model_identity(self) -> dict:
         return {"name": "rule", "version": RULE_VERSION}
 
-    def decoding(self) -> dict:
+    def decoding(self, task: str | None = None) -> dict:
         return {}
 
     def _compute(self, task: str, inputs: list[dict]) -> list[Outcome]:

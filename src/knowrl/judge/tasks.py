@@ -77,6 +77,11 @@ class Task:
     schema: dict
     max_tokens: int  # enough for a valid reply; a longer reply is unparseable anyway
     parse: Callable[[str | None], Any]
+    choices: tuple[str, ...] = ()  # the whole reply is one of these (``choice`` mode constrains decoding to them)
+
+    def mode_messages(self, inputs: dict[str, Any], mode: str) -> list[dict[str, str]]:
+        """Messages for an output mode; ``choice`` asks in words for what the decoding constraint enforces."""
+        return self.messages(inputs, "text" if mode == "choice" else mode)
 
     def messages(self, inputs: dict[str, Any], mode: str) -> list[dict[str, str]]:
         fields = {k: format_passages(v) if k == "passages" else v for k, v in inputs.items()}
@@ -91,13 +96,13 @@ def format_passages(passages: list[str]) -> str:
 TASKS: dict[str, Task] = {
     "grade": Task("grade", "grade-v1", GRADE_SYSTEM, GRADE_USER,
                   {"text": GRADE_TEXT_INSTRUCTION, "json": GRADE_JSON_INSTRUCTION}, GRADE_SCHEMA, 16,
-                  parsing.parse_grade),
+                  parsing.parse_grade, ("A", "B", "C")),
     "atomic_facts": Task("atomic_facts", "atomic-facts-v1", FACTS_SYSTEM, FACTS_USER,
                          {"text": FACTS_TEXT_INSTRUCTION, "json": FACTS_JSON_INSTRUCTION}, FACTS_SCHEMA, 512,
                          parsing.parse_facts),
     "verify": Task("verify", "verify-v2", VERIFY_SYSTEM, VERIFY_USER,
                    {"text": VERIFY_TEXT_INSTRUCTION, "json": VERIFY_JSON_INSTRUCTION}, VERIFY_SCHEMA, 16,
-                   parsing.parse_verify),
+                   parsing.parse_verify, ("True", "False")),
 }
 
 

@@ -53,7 +53,7 @@ class TransformersJudge(Judge):
         digest = model_file_sha256(path) if Path(path).is_file() else folder_sha256(path)
         return {"path": Path(path).name, "sha256": digest}
 
-    def output_mode(self) -> str:
+    def output_mode(self, task: str | None = None) -> str:
         return "text"
 
     def _render(self, prompt: list[dict] | str) -> str:
