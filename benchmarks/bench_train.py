@@ -33,7 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TIMES = ("time/generation_s", "time/reward_s", "time/update_s", "time/step_s")
-DEMO_SIZES = {"n_sft": 64, "n_rl": 64}  # what the smoke workflow's `knowrl data demo` writes
+DEMO_SIZES = {"n_sft": 64, "n_rl": 96, "n_heldout": 120}  # what the smoke workflow's `knowrl data demo` writes
 
 
 def constant_reward(completions, **kwargs):
@@ -47,12 +47,16 @@ def prepare(config: dict, work_root: Path) -> tuple[dict, Path, Path]:
     from knowrl.config import config_hash
     from knowrl.kb import KBSettings, build_kb
     from knowrl.train import sft
-    from knowrl.train.data import make_demo
+    from knowrl.files import read_json
+    from knowrl.train.demo import corpus_entries, make_boundary_demo
 
     key = config_hash({"seed": config["seed"], "model": config["model"], "sft": config["sft"], **DEMO_SIZES})[:16]
     work = work_root / key
     store = AssetStore()
-    demo = make_demo(store.path("demo_corpus"), work / "demo", seed=config["seed"], **DEMO_SIZES)
+    answers = read_json(REPO / "config" / "demo" / "probe-table.json")["answers"]  # the base model's, measured
+    demo = make_boundary_demo(corpus_entries(store.path("demo_corpus")), work / "demo",
+                              lambda questions: [answers[q] for q in questions], seed=config["seed"],
+                              only=set(answers), **DEMO_SIZES)
     if not (work / "kb" / "manifest.json").is_file():
         build_kb(demo["corpus"], work / "kb", KBSettings(embedder=str(store.path("embedder"))), show_progress=False)
     started = time.perf_counter()

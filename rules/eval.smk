@@ -14,7 +14,7 @@ rule eval_benchmark:
     benchmark:
         "benchmarks/eval/{label}/{benchmark}.tsv"
     wildcard_constraints:
-        label="|".join(config["eval"]["models"]),
+        label="|".join(get_eval_models()),
         benchmark="simpleqa|chinese_simpleqa|truthfulqa|gpqa|aime25|qa",
     params:
         weights=get_eval_weights_flags,
@@ -22,13 +22,13 @@ rule eval_benchmark:
         out=subpath(output.summary, parent=True),
     resources:
         judge_server=1,
-        gpu=1 if config["eval"]["device"].startswith("cuda") else 0,
+        gpu=1 if config["eval"]["device"].startswith("cuda") or uses_gpu_judge() else 0,
         mem_mb=16000,
         runtime=240,
     conda:
-        "../envs/eval.yaml"
+        f"../envs/{get_eval_role()}.yaml"  # holds the judge server `knowrl judge run` starts
     container:
-        get_container("eval")
+        get_container(get_eval_role())
     shell:
         "knowrl judge run {params.settings} -- knowrl eval run --benchmark {wildcards.benchmark} "
         "--data {input.data} --label {wildcards.label} {params.weights} {params.settings} "

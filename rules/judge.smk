@@ -11,9 +11,10 @@
 # (e.g. a vLLM judge on its own GPU node), start `knowrl judge serve` yourself and set judge.base_url: jobs then
 # reuse it and `knowrl judge run` starts nothing (the client reuses judge.base_url / KNOWRL_JUDGE_URL).
 # The global resource `judge_server` (set it in a profile, e.g. `resources: [judge_server=1]`) caps how many
-# servers run at once on a machine.
+# servers run at once on a machine. Every command gets the resolved judge section (model, URL, server settings)
+# through its stage config file, never just the backend's name; the environment holds that backend's server.
 
-JUDGE_ROLE = "serve-vllm" if config["judge"]["backend"] == "vllm" else "serve-llamacpp"
+JUDGE_ROLE = get_judge_role()
 
 
 rule grade_answers:
@@ -26,9 +27,10 @@ rule grade_answers:
     benchmark:
         "benchmarks/judge/grade_{name}.tsv"
     params:
-        backend=lookup(dpath="judge/backend", within=config),
+        settings=get_stage_config("judge"),
     resources:
         judge_server=1,
+        gpu=1 if uses_gpu_judge() else 0,
         mem_mb=4000,
         runtime=120,
     conda:
@@ -36,9 +38,8 @@ rule grade_answers:
     container:
         get_container(JUDGE_ROLE)
     shell:
-        "knowrl judge run --set judge.backend={params.backend} -- "
-        "knowrl judge grade --backend {params.backend} --input {input} --output {output} "
-        "--stats {output}.stats.json > {log} 2>&1"
+        "knowrl judge run {params.settings} -- knowrl judge grade {params.settings} --input {input} "
+        "--output {output} --stats {output}.stats.json > {log} 2>&1"
 
 
 rule judge_agreement:
@@ -50,8 +51,10 @@ rule judge_agreement:
         "logs/judge/agreement_{name}.log",
     params:
         backend=lookup(dpath="judge/backend", within=config),
+        settings=get_stage_config("judge"),
     resources:
         judge_server=1,
+        gpu=1 if uses_gpu_judge() else 0,
         mem_mb=4000,
         runtime=120,
     conda:
@@ -59,8 +62,8 @@ rule judge_agreement:
     container:
         get_container(JUDGE_ROLE)
     shell:
-        "knowrl judge run --set judge.backend={params.backend} -- "
-        "knowrl judge agree --a rule --b {params.backend} --input {input} --output {output} > {log} 2>&1"
+        "knowrl judge run {params.settings} -- knowrl judge agree --a rule --b {params.backend} "
+        "{params.settings} --input {input} --output {output} > {log} 2>&1"
 
 
 # Only for server backends (llamacpp, vllm): records the exact command a job would start.
@@ -70,7 +73,7 @@ rule judge_server_command:
     log:
         "logs/judge/server_command.log",
     params:
-        backend=lookup(dpath="judge/backend", within=config),
+        settings=get_stage_config("judge"),
     resources:
         mem_mb=500,
         runtime=5,
@@ -79,4 +82,4 @@ rule judge_server_command:
     container:
         get_container(JUDGE_ROLE)
     shell:
-        "knowrl judge command --backend {params.backend} > {output} 2> {log}"
+        "knowrl judge command {params.settings} > {output} 2> {log}"

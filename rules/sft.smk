@@ -8,25 +8,30 @@
 
 rule make_demo_data:
     input:
-        asset_manifest("demo_corpus"),
+        unpack(get_demo_inputs),
     output:
         coldstart="results/data/demo/coldstart.json",
         rl="results/data/demo/rl.json",
+        heldout="results/data/demo/heldout.json",
         corpus="results/data/demo/corpus.jsonl",
+        manifest="results/data/demo/manifest.json",
     log:
         "logs/data/demo.log",
     params:
         corpus=f"{ASSETS}/demo_corpus/summaries_en-us.json",
-        seed=lookup(dpath="seed", within=config),
+        settings=get_stage_config("demo"),
+        probe_table=get_probe_table_flag(),
+        out=subpath(output.manifest, parent=True),
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=60,
     conda:
         "../envs/train.yaml"
     container:
         get_container("train")
     shell:
-        "knowrl data demo --corpus {params.corpus} --out results/data/demo --seed {params.seed} > {log} 2>&1"
+        "knowrl data demo --corpus {params.corpus} --out {params.out} {params.probe_table} {params.settings} "
+        "> {log} 2>&1"
 
 
 rule train_sft:

@@ -19,6 +19,7 @@ STAGE_CLIS = (
     "knowrl.judge.cli",
     "knowrl.rewards.cli",
     "knowrl.train.cli",
+    "knowrl.train.data_cli",
     "knowrl.eval.cli",
     "knowrl.artifact.cli",
 )

@@ -48,7 +48,7 @@ SUMMARIES = {
 
 @pytest.mark.parametrize("ext", ["md", "csv", "tex"])
 def test_renderers_match_golden(ext):
-    table = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", "DeepSeek-R1-Distill-Qwen-7B", "Results")
+    table = tables.build_table(SUMMARIES, title="Results")
     text = tables.RENDERERS[ext](table)
     golden = GOLDEN / f"results.{ext}"
     if UPDATE:
@@ -57,19 +57,41 @@ def test_renderers_match_golden(ext):
     assert text == golden.read_text(encoding="utf-8")
 
 
-def test_build_table_cells():
-    table = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", "Skywork-OR1-7B-Preview")
-    labels = [label for label, _ in table.rows]
-    assert labels == ["base", "sft", "knowrl"]
-    base = dict(zip([c.key for c in table.columns], table.rows[0][1]))
-    assert base["simpleqa_incorrect"] == tables.Cell(80.0, 75.25, 84.5, 76.33)
-    assert base["gpqa"] == tables.Cell(paper=37.37)             # not run: paper value only
-    sft = table.rows[1][1]
-    assert all(cell.paper is None for cell in sft)              # the paper has no SFT row
-    no_paper = tables.build_table(SUMMARIES, tables.PAPER_COLUMNS, "main", None)
-    assert not no_paper.with_paper and "(paper)" not in tables.render_markdown(no_paper)
+def test_build_table_cells_and_columns_follow_what_was_evaluated():
+    table = tables.build_table(SUMMARIES)
+    assert [label for label, _ in table.rows] == ["base", "sft", "knowrl"]
+    keys = [c.key for c in table.columns]
+    assert keys == ["simpleqa_correct", "simpleqa_incorrect", "simpleqa_not_attempted", "simpleqa_f_score",
+                    "truthfulqa_rouge_acc", "truthfulqa_bleu_acc", "gpqa_accuracy", "aime25_accuracy"]
+    base = dict(zip(keys, table.rows[0][1]))
+    assert base["simpleqa_incorrect"] == tables.Cell(80.0, 75.25, 84.5)
+    assert base["gpqa_accuracy"] == tables.Cell()                 # base did not run GPQA: empty, never a paper value
+    assert "paper" not in tables.render_markdown(table).lower()   # published numbers live in their own table
+
+
+def test_item_groups_get_their_own_columns():
+    grouped = {"knowrl": {"qa": _summary("qa", {"incorrect": _fig(30.0, 20.0, 40.0)})}}
+    grouped["knowrl"]["qa"]["modes"]["main"]["groups"] = {
+        "known": {"items": 10, "figures": {"correct": _fig(70.0, 40.0, 90.0), "incorrect": _fig(20.0, 0.0, 40.0),
+                                           "not_attempted": _fig(10.0, 0.0, 30.0), "f_score": _fig(1, 0, 2)}},
+        "unknown": {"items": 10, "figures": {"incorrect": _fig(40.0, 10.0, 70.0)}}}
+    table = tables.build_table(grouped)
+    titles = [c.title for c in table.columns]
+    assert "QA [known] correct %" in titles and "QA [unknown] incorrect %" in titles
+    assert not any("[known] F" in t for t in titles)                                  # F needs both rates
+    cells = dict(zip(titles, table.rows[0][1]))
+    assert cells["QA [known] correct %"] == tables.Cell(70.0, 40.0, 90.0)
+    assert cells["QA [unknown] correct %"] == tables.Cell()
+
+
+def test_paper_table_is_separate_and_labelled():
+    paper = tables.paper_table("Skywork-OR1-7B-Preview")
+    assert [label for label, _ in paper.rows] == ["Skywork-OR1-7B-Preview Base", "Skywork-OR1-7B-Preview KnowRL"]
+    assert dict(zip([c.key for c in paper.columns], paper.rows[0][1]))["gpqa"] == tables.Cell(37.37)
+    text = tables.render_markdown(paper)
+    assert "not produced by this run" in text and "same method" not in text
     with pytest.raises(InputError, match="unknown paper model"):
-        tables.build_table(SUMMARIES, paper_model="GPT-5")
+        tables.paper_table("GPT-5")
 
 
 def _run_folders(root: Path) -> dict[str, str]:
@@ -87,8 +109,11 @@ def test_write_tables_folder(tmp_path):
     runs = _run_folders(tmp_path / "runs")
     written = write_tables(runs, tmp_path / "tables", "DeepSeek-R1-Distill-Qwen-7B")
     names = sorted(p.name for p in written)
-    assert "results.md" in names and "results_avg5.tex" in names and "hallucination.csv" in names
+    assert "results.md" in names and "results_avg5.tex" in names and "paper.csv" in names
     assert verify_sums(tmp_path / "tables").ok
+    text = (tmp_path / "tables" / "results.md").read_text()
+    assert text.index("### This run (main)") < text.index("### What produced each row") \
+        < text.index("### Published results (paper), DeepSeek-R1-Distill-Qwen-7B")
     prov = json.loads((tmp_path / "tables" / "provenance.json").read_text())
     assert {s["label"] for s in prov["sources"]} == {"base", "sft", "knowrl"}
     assert all(len(s["summary_sha256"]) == 64 and "grader" in s for s in prov["sources"])
@@ -130,3 +155,21 @@ def test_reward_panel_holds_components_not_counters():
     row = {"step": 1, "reward": -0.5, "reward/format/mean": 0.5, "reward/fact/mean": 0.2,
            "reward/seconds": 0.3, "reward/completions": 4.0, "reward/cache_hit_rate": 0.0}
     assert set(curve_series([row])["Reward components"]) == {"reward", "reward/format/mean", "reward/fact/mean"}
+
+
+def test_examples_show_transitions_and_each_kind(tmp_path):
+    from knowrl.eval.examples import render_examples
+
+    def records(grades):
+        return {f"q{i}": {"id": f"q{i}", "question": f"Question {i}?", "gold": "G", "answer": f"a{i}", "grade": g,
+                          "meta": {"group": "unknown" if i % 2 else "known"}} for i, g in enumerate(grades)}
+
+    before = records(["INCORRECT", "INCORRECT", "CORRECT", "CORRECT", "NOT_ATTEMPTED"])
+    after = records(["NOT_ATTEMPTED", "INCORRECT", "CORRECT", "NOT_ATTEMPTED", "NOT_ATTEMPTED"])
+    text = render_examples(before, after, ("SFT", "KnowRL"), k=1)
+    assert "| INCORRECT | 0 | 1 | 1 |" in text            # one guess now declined, one still wrong
+    assert "| CORRECT | 1 | 0 | 1 |" in text
+    assert "#### Now declines (was a wrong answer): 1" in text and "Question 0?" in text
+    assert "#### No longer answers correctly: 1" in text and "Question 3? (unknown to the base model)" in text
+    with pytest.raises(InputError, match="share no graded items"):
+        render_examples(before, {}, ("SFT", "KnowRL"))

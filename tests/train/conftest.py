@@ -40,9 +40,13 @@ class StopAfter:
 
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory, demo_corpus) -> dict:
-    from knowrl.train.data import make_demo
+    from knowrl.files import read_json
+    from knowrl.train.demo import corpus_entries, make_boundary_demo
 
-    return make_demo(demo_corpus, tmp_path_factory.mktemp("demo"), n_sft=8, n_rl=8, seed=7)
+    answers = read_json(REPO / "config" / "demo" / "probe-table.json")["answers"]  # the embedded model's, measured
+    return make_boundary_demo(corpus_entries(demo_corpus), tmp_path_factory.mktemp("demo"),
+                              lambda questions: [answers[q] for q in questions], n_sft=8, n_rl=8, n_heldout=8,
+                              seed=7, only=set(answers))
 
 
 @pytest.fixture(scope="session")

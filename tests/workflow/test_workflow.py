@@ -37,12 +37,15 @@ def test_lint_is_clean():
 
 def staged_overlay(tmp_path: Path) -> Path:
     """Dummy staged inputs for the GPU profiles: a dry run needs only that the files exist."""
-    model = tmp_path / "DeepSeek-R1-Distill-Qwen-7B"
-    model.mkdir()
-    (model / "config.json").write_text("{}")
+    model, judge = tmp_path / "DeepSeek-R1-Distill-Qwen-7B", tmp_path / "judge-7b"
+    for folder in (model, judge):
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
     for name in ("wiki.jsonl", "coldstart.json", "rl.json"):
         (tmp_path / name).write_text("[]")
     overlay = {
+        "run": {"benchmarks": ["simpleqa", "gpqa"]},  # the a800 profile refuses to start without the files it reports
+        "judge": {"model": str(judge)},
         "kb": {"corpus": str(tmp_path / "wiki.jsonl")},
         "model": {"policy": str(model)},
         "sft": {"data": str(tmp_path / "coldstart.json")},
@@ -56,8 +59,8 @@ def staged_overlay(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("profile, expected", [
-    ("smoke", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 15,
-               "eval_tables": 1, "plot_benchmarks": 1, "plot_training": 1}),
+    ("smoke", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 3,
+               "eval_tables": 1, "plot_benchmarks": 1, "plot_training": 1, "eval_examples": 1}),
     ("default", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "plot_training": 1}),
     ("a800", {"build_kb": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 6, "eval_tables": 1}),
     ("slurm", {"build_kb": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 6, "eval_tables": 1}),
@@ -86,7 +89,7 @@ eval:
   max_new_tokens: 16
   bootstrap_samples: 50
   benchmarks:
-    simpleqa: {{path: {fixtures}/simpleqa.csv, n: 4}}
+    qa: {{path: results/data/demo/heldout.json, n: 4}}
     truthfulqa: {{path: {fixtures}/truthfulqa.csv, n: 4}}
     chinese_simpleqa: {{path: null}}
     gpqa: {{path: null}}
@@ -131,6 +134,7 @@ def test_workflow_end_to_end_then_noop_then_reward_change(tmp_path, asset_store,
     jobs = jobs_of(changed.stdout + changed.stderr)
     assert "train_sft" not in jobs and "build_kb" not in jobs
     assert jobs.get("train_grpo") == 1 and jobs.get("eval_benchmark") == 2  # the knowrl model's two benchmarks
+    assert (results / "tables" / "examples_qa.md").read_text().startswith("### SFT -> KnowRL")
 
 
 def _logs(work: Path) -> str:

@@ -248,7 +248,8 @@ def _qa_json(path: Path, text: str) -> list[Item]:
         if not answers:
             raise InputError(f"{path}:{where}: answers is empty")
         items.append(Item(str(row.get("id", f"qa-{i:05d}")), str(row["question"]).strip(), answers[0], "qa",
-                          {"answers": answers, "title": row.get("title")}))
+                          {"answers": answers, "title": row.get("title"),
+                           **{k: row[k] for k in ("group", "family") if row.get(k)}}))
     return items
 
 

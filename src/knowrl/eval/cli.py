@@ -54,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(table)
     table.set_defaults(handler=_table)
 
+    examples = verbs.add_parser("examples", help="before/after on the same items: grade transitions and examples")
+    examples.add_argument("--before", required=True, metavar="LABEL=DIR", help="e.g. sft=results/eval/sft/qa")
+    examples.add_argument("--after", required=True, metavar="LABEL=DIR", help="e.g. knowrl=results/eval/knowrl/qa")
+    examples.add_argument("--k", type=int, default=2, help="examples per kind (default 2)")
+    examples.add_argument("--seed", type=int, default=0)
+    examples.add_argument("--out", required=True, help="Markdown file to write")
+    examples.set_defaults(handler=_examples)
+
     plot = verbs.add_parser("plot", help="PNG training curves and benchmark bars with CIs")
     plot.add_argument("--metrics", help="training metrics JSONL (per-step rewards, refusal rate, KL, length)")
     plot.add_argument("--run", action="append", metavar="LABEL=DIR", help="run folders for benchmark bars")
@@ -109,4 +117,17 @@ def _plot(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     for path in write_plots(args.out, _runs(args.run), args.metrics, _paper_model(args, config), config):
         print(path)
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    from knowrl.eval.examples import main_records, render_examples
+    from knowrl.eval.tables import MODEL_NAMES
+    from knowrl.files import write_text_atomic
+
+    (a, before), (b, after) = (next(iter(_runs([pair]).items())) for pair in (args.before, args.after))
+    text = render_examples(main_records(before), main_records(after),
+                           (MODEL_NAMES.get(a, a), MODEL_NAMES.get(b, b)), args.k, args.seed)
+    write_text_atomic(args.out, text)
+    print(args.out)
     return 0

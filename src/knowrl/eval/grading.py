@@ -103,5 +103,33 @@ def summarize(records: Sequence[dict], samples: int = 1000, confidence: float = 
             sources[record.get("answer_source", "?")] += 1
         figures = metrics.figures_with_ci(kind, columns, samples, confidence, seed) if n_items else {}
         summary[mode] = {"kind": kind, "figures": figures, "items": n_items, "responses": len(group),
-                         "ungraded": ungraded, "answer_sources": dict(sources)}
+                         "ungraded": ungraded, "answer_sources": dict(sources),
+                         "well_formed": round(sum(map(_well_formed, group)) / len(group), 4)}
+        groups = group_summaries(group, kind, samples, confidence, seed)
+        if groups:
+            summary[mode]["groups"] = groups
     return summary
+
+
+def _well_formed(record: dict) -> bool:
+    """The response meets the training format (METHOD 3.1: <think>...</think><answer>...</answer>)."""
+    from knowrl.rewards.format import is_well_formed
+
+    return is_well_formed(record.get("response") or "")
+
+
+def group_summaries(records: Sequence[dict], kind: str, samples: int, confidence: float,
+                    seed: int) -> dict[str, dict]:
+    """Figures per item group (``meta.group``, e.g. the demo's known / unknown questions), when items have one."""
+    by_group: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        name = (record.get("meta") or {}).get("group")
+        if name:
+            by_group[str(name)].append(record)
+    out = {}
+    for name, members in sorted(by_group.items()):
+        columns, _ = item_columns(members)
+        n_items = len(next(iter(columns.values()))) if columns else 0
+        if n_items:
+            out[name] = {"items": n_items, "figures": metrics.figures_with_ci(kind, columns, samples, confidence, seed)}
+    return out

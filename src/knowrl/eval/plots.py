@@ -72,27 +72,22 @@ def plot_training_curves(rows: Sequence[dict], out: str | Path, title: str = "Tr
 
 
 def plot_benchmark_bars(table, out: str | Path) -> Path:
-    """Grouped bars (one group per column, one bar per model) with 95% CI whiskers and paper markers."""
+    """Grouped bars (one group per column, one bar per model) with 95% CI whiskers; ours only (the paper's
+    published numbers are a table of their own, never drawn as if on the same scale)."""
     plt = _pyplot()
     import numpy as np
 
     n_models = max(len(table.rows), 1)
     width = 0.8 / n_models
-    fig, ax = plt.subplots(figsize=(1.6 * len(table.columns) + 2, 3.8))
+    fig, ax = plt.subplots(figsize=(1.3 * len(table.columns) + 2, 3.8))
     x = np.arange(len(table.columns))
-    paper_labelled = False
     for i, (label, cells) in enumerate(table.rows):
         values = np.array([c.value if c.value is not None else np.nan for c in cells], dtype=float)
-        low = np.array([c.value - c.low if c.value is not None else 0 for c in cells], dtype=float)
-        high = np.array([c.high - c.value if c.value is not None else 0 for c in cells], dtype=float)
+        low = np.array([c.value - c.low if c.value is not None and c.low is not None else 0 for c in cells])
+        high = np.array([c.high - c.value if c.value is not None and c.high is not None else 0 for c in cells])
         pos = x - 0.4 + width * (i + 0.5)
         ax.bar(pos, values, width, yerr=[low, high], capsize=3, label=label)
-        paper = [(p, c.paper) for p, c in zip(pos, cells) if c.paper is not None]
-        if paper:
-            ax.scatter(*zip(*paper), marker="_", s=200, color="black", zorder=3,
-                       label=None if paper_labelled else "paper")
-            paper_labelled = True
-    ax.set_xticks(x, [c.title for c in table.columns], rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(x, [c.title for c in table.columns], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("%")
     ax.set_title(table.title or "Benchmarks (95% bootstrap CI)")
     ax.legend(fontsize=8)

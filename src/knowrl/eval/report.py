@@ -30,22 +30,36 @@ def sources(runs: dict[str, str | Path], summaries: dict[str, dict[str, dict]]) 
 
 def write_tables(runs: dict[str, str | Path], out: str | Path, paper_model: str | None = None,
                  config: dict | None = None) -> list[Path]:
-    """Paper-layout and SimpleQA-detail tables per mode, in md/csv/tex, plus provenance.json and SHA256SUMS."""
+    """Per generation mode: ``results[_mode].{md,csv,tex}`` (our rows; the Markdown adds what produced each row and,
+    apart, the paper's published numbers), ``paper.{md,csv,tex}`` when a paper model is named; provenance.json and
+    SHA256SUMS over the folder. With ``config``, the Markdown and LaTeX open with the kind of run (demo,
+    rehearsal, paper) and any demo inputs it was allowed (knowrl.artifact.paper.run_note)."""
+    from knowrl.artifact.paper import run_note
+
     out = Path(out)
+    note = run_note(config) if config else None
     summaries = tables.collect_summaries(runs)
     written = []
+    sources_md = tables.render_sources_markdown(tables.sources_rows(summaries))
+    paper = tables.paper_table(paper_model) if paper_model else None
     for mode in modes_of(summaries):
         suffix = "" if mode == "main" else f"_{mode.replace('@', '')}"
-        for name, columns, paper in (("results", tables.PAPER_COLUMNS, paper_model),
-                                     ("hallucination", tables.DETAIL_COLUMNS, None)):
-            title = f"{name.capitalize()} ({mode})"
-            table = tables.build_table(summaries, columns, mode, paper, title)
-            for ext, render in tables.RENDERERS.items():
-                path = out / f"{name}{suffix}.{ext}"
-                write_text_atomic(path, render(table))
-                written.append(path)
+        table = tables.build_table(summaries, mode=mode, title=f"This run ({mode})")
+        for ext, render in tables.RENDERERS.items():
+            text = render(table)
+            if ext == "md":
+                text += "\n" + sources_md + ("\n" + tables.render_markdown(paper) if paper else "")
+            if note and ext in ("md", "tex"):
+                text = (f"{note}\n\n" if ext == "md" else f"% {note}\n") + text
+            path = out / f"results{suffix}.{ext}"
+            write_text_atomic(path, text)
+            written.append(path)
+    if paper:
+        for ext, render in tables.RENDERERS.items():
+            write_text_atomic(out / f"paper.{ext}", render(paper))
+            written.append(out / f"paper.{ext}")
     write_json_atomic(out / "provenance.json",
-                      provenance(config, paper_model=paper_model, sources=sources(runs, summaries)))
+                      provenance(config, paper_model=paper_model, run=note, sources=sources(runs, summaries)))
     write_sums(out)
     return written
 
@@ -63,7 +77,7 @@ def write_plots(out: str | Path, runs: dict[str, str | Path] | None = None, metr
     if runs:
         summaries = tables.collect_summaries(runs)
         for mode in modes_of(summaries):
-            table = tables.build_table(summaries, tables.PAPER_COLUMNS, mode, paper_model, f"Benchmarks ({mode})")
+            table = tables.build_table(summaries, mode=mode, title=f"This run ({mode}), 95% bootstrap CI")
             written.append(plots.plot_benchmark_bars(table, out / f"benchmarks_{mode.replace('@', '')}.png"))
     extra: dict[str, Any] = {"paper_model": paper_model, "metrics": str(metrics) if metrics else None}
     if metrics:

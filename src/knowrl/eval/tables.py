@@ -1,4 +1,9 @@
-"""Result tables in the paper's layout (METHOD 8): rows = models, our figures with 95% CIs beside the paper's.
+"""Result tables that say what produced them (METHOD 8 figures, 95% bootstrap CIs).
+
+Three tables, never mixed: **ours** (rows = the models this run evaluated, columns = the figures of the benchmarks
+it evaluated, per item group too where the data has groups), the **sources** of every row (model, what it was
+trained on, grader, fact verifier), and the **published** numbers of the paper, labelled as such, as a separate
+table (a 135M model on a demo split is not the paper's method at 7B; nothing here claims "same method").
 
 Pure renderers (Markdown, CSV, LaTeX) over a :class:`Table`; :func:`collect_summaries` and the CLI do the I/O.
 """
@@ -13,7 +18,7 @@ from pathlib import Path
 from knowrl.errors import InputError
 from knowrl.files import read_json
 
-# METHOD 8: paper results (v4), per paper model and method; keys are our column keys.
+# METHOD 8: paper results (v4), per paper model and method; keys are PAPER_COLUMNS keys.
 PAPER_RESULTS: dict[str, dict[str, dict[str, float]]] = {
     "DeepSeek-R1-Distill-Qwen-7B": {
         "base": {"truthfulqa_rouge": 53.33, "truthfulqa_bleu": 51.00, "simpleqa_incorrect": 78.00,
@@ -28,7 +33,15 @@ PAPER_RESULTS: dict[str, dict[str, dict[str, float]]] = {
                    "chinese_simpleqa_incorrect": 52.33, "gpqa": 42.42, "aime25": 36.67},
     },
 }
+PAPER_SETUP = ("published by Ren et al. (METHOD 8): 7B models, 300 items per hallucination benchmark, LLM-judged; "
+               "not produced by this run")
 MODEL_NAMES = {"base": "Base", "sft": "SFT", "knowrl": "KnowRL"}
+BENCH_TITLES = {"simpleqa": "SimpleQA", "chinese_simpleqa": "ChineseSimpleQA", "truthfulqa": "TruthfulQA",
+                "gpqa": "GPQA", "aime25": "AIME25", "qa": "QA"}
+FIGURE_TITLES = {"correct": "correct %", "incorrect": "incorrect %", "not_attempted": "not attempted %",
+                 "f_score": "F", "rouge_acc": "ROUGE acc", "bleu_acc": "BLEU acc", "accuracy": "accuracy %"}
+FIGURES_BY_KIND = {"qa": ("correct", "incorrect", "not_attempted", "f_score"), "truthfulqa": ("rouge_acc", "bleu_acc"),
+                   "mcq": ("accuracy",), "math": ("accuracy",)}
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class Column:
     title: str
     benchmark: str
     figure: str
+    group: str | None = None   # an item group of the benchmark (e.g. known / unknown), None = all items
 
 
 PAPER_COLUMNS = (
@@ -47,12 +61,6 @@ PAPER_COLUMNS = (
     Column("gpqa", "GPQA", "gpqa", "accuracy"),
     Column("aime25", "AIME25", "aime25", "accuracy"),
 )
-DETAIL_COLUMNS = tuple(
-    Column(f"{bench}_{fig}", f"{title} {fig_title}", bench, fig)
-    for bench, title in (("simpleqa", "SimpleQA"), ("chinese_simpleqa", "ChineseSimpleQA"))
-    for fig, fig_title in (("correct", "correct %"), ("incorrect", "incorrect %"),
-                           ("not_attempted", "not attempted %"), ("f_score", "F"))
-)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,6 @@ class Cell:
     value: float | None = None
     low: float | None = None
     high: float | None = None
-    paper: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,81 +75,158 @@ class Table:
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[str, tuple[Cell, ...]], ...]
-    paper_model: str | None = None
-
-    @property
-    def with_paper(self) -> bool:
-        return self.paper_model is not None
+    note: str = "value [95% bootstrap CI]"
 
 
-def build_table(summaries: dict[str, dict[str, dict]], columns=PAPER_COLUMNS, mode: str = "main",
-                paper_model: str | None = None, title: str = "") -> Table:
+def _mode_doc(doc: dict, mode: str) -> dict:
+    return doc.get("modes", {}).get(mode, {})
+
+
+def columns_for(summaries: dict[str, dict[str, dict]], mode: str = "main") -> tuple[Column, ...]:
+    """The figures of every benchmark evaluated (in benchmark order), then per item group where there are groups."""
+    found: dict[str, dict] = {}
+    for by_bench in summaries.values():
+        for bench, doc in by_bench.items():
+            if _mode_doc(doc, mode):
+                found.setdefault(bench, _mode_doc(doc, mode))
+    columns = []
+    for bench in sorted(found, key=lambda b: (list(BENCH_TITLES).index(b) if b in BENCH_TITLES else 99, b)):
+        entry, title = found[bench], BENCH_TITLES.get(bench, bench)
+        figures = FIGURES_BY_KIND.get(entry.get("kind", ""), tuple(entry.get("figures", {})))
+        columns += [Column(f"{bench}_{fig}", f"{title} {FIGURE_TITLES.get(fig, fig)}", bench, fig) for fig in figures]
+        for group in sorted({g for by in summaries.values() for g in _mode_doc(by.get(bench, {}), mode)
+                             .get("groups", {})}):
+            columns += [Column(f"{bench}_{group}_{fig}", f"{title} [{group}] {FIGURE_TITLES.get(fig, fig)}",
+                               bench, fig, group) for fig in figures if fig != "f_score"]
+    return tuple(columns)
+
+
+def build_table(summaries: dict[str, dict[str, dict]], columns: tuple[Column, ...] | None = None,
+                mode: str = "main", title: str = "") -> Table:
     """``summaries[label][benchmark]`` = a summary.json document; missing runs/figures give empty cells."""
-    if paper_model is not None and paper_model not in PAPER_RESULTS:
-        raise InputError(f"unknown paper model {paper_model!r}; choose one of {', '.join(PAPER_RESULTS)}")
-    paper = PAPER_RESULTS.get(paper_model or "", {})
+    columns = columns_for(summaries, mode) if columns is None else columns
     rows = []
     for label, by_bench in summaries.items():
         cells = []
         for col in columns:
-            fig = by_bench.get(col.benchmark, {}).get("modes", {}).get(mode, {}).get("figures", {}).get(col.figure)
-            ref = paper.get(label, {}).get(col.key)
-            cells.append(Cell(fig["value"], fig["ci_low"], fig["ci_high"], ref) if fig else Cell(paper=ref))
+            entry = _mode_doc(by_bench.get(col.benchmark, {}), mode)
+            if col.group is not None:
+                entry = entry.get("groups", {}).get(col.group, {})
+            fig = entry.get("figures", {}).get(col.figure)
+            cells.append(Cell(fig["value"], fig["ci_low"], fig["ci_high"]) if fig else Cell())
         rows.append((label, tuple(cells)))
-    return Table(title, tuple(columns), tuple(rows), paper_model)
+    return Table(title, tuple(columns), tuple(rows))
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def paper_table(paper_model: str) -> Table:
+    """The paper's published Base and KnowRL rows of ``paper_model``, as their own table."""
+    if paper_model not in PAPER_RESULTS:
+        raise InputError(f"unknown paper model {paper_model!r}; choose one of {', '.join(PAPER_RESULTS)}")
+    rows = tuple((f"{paper_model} {MODEL_NAMES[method]}",
+                  tuple(Cell(values.get(col.key)) for col in PAPER_COLUMNS))
+                 for method, values in PAPER_RESULTS[paper_model].items())
+    return Table(f"Published results (paper), {paper_model}", PAPER_COLUMNS, rows, PAPER_SETUP)
+
+
+def sources_rows(summaries: dict[str, dict[str, dict]]) -> list[dict[str, str]]:
+    """Per table row: the model, what it was trained on, the grader and the fact verifier (from provenance)."""
+    rows = []
+    for label, by_bench in summaries.items():
+        doc = next(iter(by_bench.values()), {})
+        model = doc.get("model") or {}
+        trained = _training(model.get("checkpoint"))
+        rows.append({"row": MODEL_NAMES.get(label, label), "model": _model_name(model), **trained,
+                     "grader": _grader_name(doc.get("grader") or {}),
+                     "data": ", ".join(sorted({f"{b}: {Path(str((d.get('benchmark') or {}).get('path', '?'))).name} "
+                                               f"({(d.get('benchmark') or {}).get('evaluated', '?')} items)"
+                                               for b, d in by_bench.items()}))})
+    return rows
+
+
+def _model_name(model: dict) -> str:
+    """The model's folder or file name; for a checkpoint, the base model it was trained from + the checkpoint."""
+    inner = model.get("model")
+    ident = (inner.get("path") or inner.get("name")) if isinstance(inner, dict) else inner
+    name = model.get("name") or model.get("path") or ident or "?"
+    if model.get("checkpoint"):
+        return f"{Path(str(_base_model(model['checkpoint']) or name)).name} + {model['checkpoint']}"
+    return Path(str(name)).name
+
+
+def _base_model(checkpoint: str, hops: int = 3) -> str | None:
+    """The base policy of a training run (SFT: base_model; GRPO: that of its SFT start), from provenance.json."""
+    path = Path(checkpoint) / "provenance.json"
+    if hops == 0 or not path.is_file():
+        return None
+    record = read_json(path)
+    return record.get("base_model") or (_base_model(record["sft_init"], hops - 1) if record.get("sft_init") else None)
+
+
+def _grader_name(grader: dict) -> str:
+    judge = grader.get("judge")
+    if judge:
+        model = judge.get("model") or {}
+        ident = model.get("path") or model.get("name") or ""
+        return f"{judge.get('backend', '?')} judge" + (f" ({Path(str(ident)).name})" if ident else "")
+    return str(grader.get("name", "?"))
+
+
+def _training(checkpoint: str | None) -> dict[str, str]:
+    """What a checkpoint was trained on and, for GRPO, the fact verifier of its reward (its provenance.json)."""
+    if not checkpoint or not (Path(checkpoint) / "provenance.json").is_file():
+        return {"trained on": "-", "fact verifier": "-"}
+    record = read_json(Path(checkpoint) / "provenance.json")
+    data = record.get("data") or {}
+    files = [f"{Path(str(v.get('path', k))).name}" for k, v in data.items()
+             if isinstance(v, dict) and v.get("path") and not str(v["path"]).endswith("SHA256SUMS")]  # not the init
+    card = record.get("reward_card") or {}
+    facts = card.get("facts") or {}
+    verifier = (facts.get("verifier") or {}).get("backend")
+    measure = facts.get("support_measure")
+    stage = record.get("stage", "?")
+    reward = f", reward {card.get('variant')} (abstain {card.get('values', {}).get('abstain_value')})" if card else ""
+    return {"trained on": f"{stage}: {', '.join(files) or '?'}{reward}",
+            "fact verifier": f"{verifier} ({measure})" if verifier else "-"}
 
 
 def _ours(cell: Cell, dash: str = "—") -> str:
     if cell.value is None:
         return dash
+    if cell.low is None:
+        return f"{cell.value:.2f}"
     return f"{cell.value:.2f} [{cell.low:.2f}, {cell.high:.2f}]"
 
 
-def _header(table: Table) -> list[str]:
-    head = ["Model"]
-    for col in table.columns:
-        head.append(col.title)
-        if table.with_paper:
-            head.append(f"{col.title} (paper)")
-    return head
-
-
-def _row_texts(table: Table, dash: str = "—") -> list[list[str]]:
-    lines = []
-    for label, cells in table.rows:
-        row = [MODEL_NAMES.get(label, label)]
-        for cell in cells:
-            row.append(_ours(cell, dash))
-            if table.with_paper:
-                row.append(_num(cell.paper) or dash)
-        lines.append(row)
-    return lines
+def _row_name(label: str) -> str:
+    return MODEL_NAMES.get(label, label)
 
 
 def render_markdown(table: Table) -> str:
-    head = _header(table)
+    head = ["Model", *(c.title for c in table.columns)]
     lines = [f"### {table.title}", ""] if table.title else []
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(row) + " |" for row in _row_texts(table)]
-    note = "Ours: value [95% bootstrap CI]."
-    if table.with_paper:
-        note += f" Paper: published numbers for {table.paper_model}, same method (METHOD 8)."
-    return "\n".join(lines + ["", note]) + "\n"
+    lines += ["| " + " | ".join([_row_name(label), *(_ours(c) for c in cells)]) + " |" for label, cells in table.rows]
+    return "\n".join(lines + ["", table.note]) + "\n"
+
+
+def render_sources_markdown(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return ""
+    head = list(rows[0])
+    lines = ["### What produced each row", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r[h].replace("|", "/") for h in head) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def render_csv(table: Table) -> str:
-    """One row per (model, column): machine-readable, with the CI bounds and the paper value apart."""
+    """One row per (model, column): machine-readable, with the CI bounds apart."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["model", "column", "benchmark", "figure", "value", "ci_low", "ci_high", "paper"])
+    writer.writerow(["model", "column", "benchmark", "group", "figure", "value", "ci_low", "ci_high"])
     for label, cells in table.rows:
         for col, cell in zip(table.columns, cells, strict=True):
-            writer.writerow([label, col.key, col.benchmark, col.figure, _num(cell.value), _num(cell.low),
-                             _num(cell.high), _num(cell.paper)])
+            writer.writerow([label, col.key, col.benchmark, col.group or "", col.figure, *(
+                "" if v is None else f"{v:.2f}" for v in (cell.value, cell.low, cell.high))])
     return buffer.getvalue()
 
 
@@ -153,21 +237,18 @@ def _latex_escape(text: str) -> str:
 
 
 def render_latex(table: Table) -> str:
-    """A booktabs tabular; our cells as ``value {\\scriptsize[lo, hi]}``, paper cells beside them."""
-    head = [_latex_escape(h) for h in _header(table)]
+    """A booktabs tabular; cells as ``value {\\scriptsize[lo, hi]}``."""
+    head = [_latex_escape(h) for h in ("Model", *(c.title for c in table.columns))]
     lines = [r"\begin{tabular}{l" + "r" * (len(head) - 1) + "}", r"\toprule", " & ".join(head) + r" \\",
              r"\midrule"]
     for label, cells in table.rows:
-        row = [_latex_escape(MODEL_NAMES.get(label, label))]
+        row = [_latex_escape(_row_name(label))]
         for cell in cells:
-            row.append("--" if cell.value is None else
+            row.append("--" if cell.value is None else f"{cell.value:.2f}" if cell.low is None else
                        f"{cell.value:.2f} {{\\scriptsize[{cell.low:.2f}, {cell.high:.2f}]}}")
-            if table.with_paper:
-                row.append(_num(cell.paper) or "--")
         lines.append(" & ".join(row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
-    if table.with_paper:
-        lines.insert(0, f"% paper columns: published numbers for {table.paper_model} (METHOD 8)")
+    lines.insert(0, f"% {table.note}")
     if table.title:
         lines.insert(0, f"% {table.title}")
     return "\n".join(lines) + "\n"

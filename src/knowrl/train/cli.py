@@ -1,9 +1,8 @@
-"""``knowrl train sft|grpo|plan`` and ``knowrl data demo`` (heavy imports inside the handlers)."""
+"""``knowrl train sft|grpo|plan`` (heavy imports inside the handlers)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
 from knowrl.cli_common import add_config_arguments, resolve_config
 
@@ -31,18 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     plan.add_argument("--gpu-gb", type=float, help="GPU memory to plan for (default: grpo.memory.gpu_gb / detected)")
     add_config_arguments(plan)
     plan.set_defaults(handler=_plan)
-
-    data = subparsers.add_parser("data", help="training data helpers")
-    data_verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
-    demo = data_verbs.add_parser("demo", help="short synthetic cold-start traces + RL questions from a corpus "
-                                              "(CPU smoke runs: the real traces are too long for a tiny model)")
-    demo.add_argument("--corpus", help="demo corpus JSON or JSONL {title, text, description} "
-                                       "(default: the embedded demo corpus)")
-    demo.add_argument("--out", required=True, help="output folder (coldstart.json, rl.json, corpus.jsonl)")
-    demo.add_argument("--n-sft", type=int, default=64, help="cold-start records (default 64)")
-    demo.add_argument("--n-rl", type=int, default=64, help="RL questions (default 64)")
-    demo.add_argument("--seed", type=int, default=42)
-    demo.set_defaults(handler=_demo)
 
 
 def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
@@ -124,15 +111,3 @@ def _plan(args: argparse.Namespace) -> int:
     plan = memory.plan_for_run(config, args.stage, model)
     print(plan.render())
     return 0 if plan.fits else 1
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from knowrl.train.data import make_demo
-
-    corpus = args.corpus
-    if not corpus:
-        from knowrl.assets import AssetStore
-
-        corpus = AssetStore().path("demo_corpus")
-    print(json.dumps(make_demo(corpus, args.out, args.n_sft, args.n_rl, args.seed), indent=2))
-    return 0

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from knowrl.errors import InputError
-from knowrl.files import read_json, read_jsonl, write_json_atomic, write_jsonl_atomic
+from knowrl.files import read_json, read_jsonl
 from knowrl.prompts import PAPER_ASSISTANT_PREFIX, policy_messages, render_prompt
 
 log = logging.getLogger(__name__)
@@ -124,55 +123,3 @@ def sft_dataset(pairs: Sequence[dict], tokenizer: Any, variant: str = "default")
     from datasets import Dataset
 
     return Dataset.from_list([tokenize_sft(pair, tokenizer, variant) for pair in pairs])
-
-
-# -- demo data for CPU smoke runs -------------------------------------------------------------------------------
-def _corpus_entries(path: str | Path) -> list[dict[str, str]]:
-    """Demo corpus (dict title -> {extract, description}) or JSONL {title, text, description}."""
-    path = Path(path)
-    raw = list(read_jsonl(path)) if path.suffix == ".jsonl" else read_json(path)
-    items = raw.values() if isinstance(raw, dict) else raw
-    entries = []
-    for item in items:
-        text = item.get("extract") or item.get("text") or ""
-        if isinstance(text, list):
-            text = " ".join(text)
-        if item.get("title") and item.get("description") and len(text) > 40:
-            entries.append({"title": item["title"], "text": text, "description": item["description"]})
-    return entries
-
-
-def _first_sentence(text: str, limit: int = 220) -> str:
-    sentence = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
-    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + "."
-
-
-def demo_question(entry: dict) -> str:
-    description = entry["description"].strip().rstrip(".")
-    return f"Which Wikipedia article is about the {description[0].lower() + description[1:]}?"
-
-
-def make_demo(corpus: str | Path, out_dir: str | Path, n_sft: int = 64, n_rl: int = 64, seed: int = 42) -> dict:
-    """Write ``coldstart.json`` (short ShareGPT traces), ``rl.json`` (questions) and ``corpus.jsonl`` (the articles
-    used, to build a matching small KB) from a corpus; SFT and RL titles are disjoint.
-
-    Each trace is one sentence of reasoning taken from the article's lead (so the KB supports it) and the title as
-    the answer: ``<think>\\n…\\n</think>\\n<answer>\\n…\\n</answer>``, short enough for a tiny CPU model.
-    """
-    entries = _corpus_entries(corpus)
-    random.Random(seed).shuffle(entries)
-    if len(entries) < n_sft + n_rl:
-        raise InputError(f"{corpus}: only {len(entries)} usable articles for {n_sft} + {n_rl} demo records")
-    coldstart = [{"id": f"demo-{i}", "conversations": [
-        {"from": "human", "value": demo_question(e)},
-        {"from": "gpt", "value": f"<think>\n{_first_sentence(e['text'])}\n</think>\n<answer>\n{e['title']}\n</answer>"},
-    ]} for i, e in enumerate(entries[:n_sft])]
-    rl = [{"question": demo_question(e), "answers": e["title"], "title": e["title"]}
-          for e in entries[n_sft:n_sft + n_rl]]
-    out = Path(out_dir)
-    write_json_atomic(out / "coldstart.json", coldstart)
-    write_json_atomic(out / "rl.json", rl)
-    write_jsonl_atomic(out / "corpus.jsonl", ({"title": e["title"], "text": e["text"]}
-                                              for e in entries[:n_sft + n_rl]))
-    return {"coldstart": str(out / "coldstart.json"), "rl": str(out / "rl.json"), "corpus": str(out / "corpus.jsonl"),
-            "n_sft": len(coldstart), "n_rl": len(rl), "seed": seed}
