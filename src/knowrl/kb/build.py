@@ -5,7 +5,9 @@ in transactions of ``INGEST_CHUNK`` records, with the reader position saved in t
 passages in id order, chunk by chunk, into the float16 ``vectors.f16`` memmap (flushed before its checkpoint
 commits); (3) index: FAISS trained/filled from the memmap; (4) manifest, then one rename to ``OUT``. A killed
 build re-run with the same input and settings continues where the last checkpoint left off; anything else
-starts over. Memory stays bounded by the chunk sizes, never by the corpus.
+starts over. Memory stays bounded by the chunk sizes, never by the corpus. A source may add steps around the
+ingest (a Wikipedia dump: selecting the pages wanted by ``titles``, then copying the redirects that lead to
+them); with ``titles`` the build also writes a coverage report (``knowrl.kb.coverage``).
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from knowrl.errors import InputError, KnowRLError
 from knowrl.files import read_json, sha256_file, sha256_json, write_json_atomic
 from knowrl.kb import store
+from knowrl.kb.coverage import COVERAGE, MISSING, coverage, write_coverage
 from knowrl.kb.embedder import EMBED_TEMPLATE, Embedder, folder_sha256
 from knowrl.kb.index import build_index, open_vectors, plan_index
 from knowrl.kb.passages import PassageSplitter
-from knowrl.kb.readers import SKIP_REASONS
+from knowrl.kb.readers import EXPECTED_SKIPS, SKIP_REASONS
 from knowrl.kb.settings import KBSettings
+from knowrl.kb.titles import normalise_title
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -54,8 +58,12 @@ class Builder:
     """One build of ``source`` into ``out`` (see module docstring)."""
 
     def __init__(self, source, out: str | os.PathLike, settings: KBSettings, *, strict: bool = False,
-                 force: bool = False, hook: Hook | None = None, show_progress: bool = True):
+                 force: bool = False, hook: Hook | None = None, show_progress: bool = True,
+                 titles: list[str] | None = None):
         self.source = source
+        self.titles = titles
+        # a source that selects pages itself (a dump: through redirects) gets the titles; others are filtered here
+        self.keep = None if titles is None or hasattr(source, "prepare") else _title_filter(titles)
         self.out = Path(out)
         self.work = self.out.with_name(self.out.name + ".partial")
         self.settings = settings
@@ -65,17 +73,15 @@ class Builder:
         self.show_progress = show_progress
         self.embedder = Embedder(settings.embedder_path(), settings.device, settings.embed_batch_size)
         self.timings: dict[str, float] = {}
+        self.coverage: dict[str, Any] | None = None
 
     # -- orchestration -------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         if (self.out / MANIFEST).exists() and not self.force:
             raise KnowRLError(f"{self.out} already holds a KB; use --force to replace it")
-        fingerprint = self._fingerprint()
-        self._prepare(fingerprint)
+        fingerprint = self.ingest()
         conn = store.connect(self.work / DB)
         try:
-            self._timed("load_model", lambda: self.embedder.model)
-            self._timed("ingest", self._ingest, conn)
             n = store.get_state(conn, "next_passage", 0)
             plan = plan_index(n, self.embedder.dim, self.settings.index)
             print(plan.describe(), file=sys.stderr)
@@ -87,8 +93,27 @@ class Builder:
             conn.close()
         manifest = self._manifest(fingerprint, counts, plan)
         write_json_atomic(self.work / MANIFEST, manifest)
+        if hasattr(self.source, "cleanup"):
+            self.source.cleanup(self.work)
         self._publish()
         return manifest
+
+    def ingest(self) -> dict[str, Any]:
+        """The text side of the build (the source's selection steps, phase 1, the coverage report), resumable
+        like ``run``, which calls it first; returns the build fingerprint. Alone, it times text extraction
+        without the embedding (benchmarks)."""
+        fingerprint = self._fingerprint()
+        self._prepare(fingerprint)
+        if hasattr(self.source, "prepare"):
+            self._timed("select", self.source.prepare, self.work, self._bar, self.hook)
+        conn = store.connect(self.work / DB)
+        try:
+            self._timed("load_model", lambda: self.embedder.model)
+            self._timed("ingest", self._ingest, conn)
+            self._after_ingest(conn)
+        finally:
+            conn.close()
+        return fingerprint
 
     def _timed(self, name: str, fn, *args) -> None:
         start = time.perf_counter()
@@ -96,9 +121,12 @@ class Builder:
         self.timings[name] = round(time.perf_counter() - start, 3) + self.timings.get(name, 0.0)
 
     def _fingerprint(self) -> dict[str, Any]:
-        return {"format_version": FORMAT_VERSION, "source": self.source.identity(),
-                "settings": self.settings.build_fingerprint(),
-                "embedder_sha256": folder_sha256(str(self.embedder.path)), "template": EMBED_TEMPLATE}
+        fingerprint = {"format_version": FORMAT_VERSION, "source": self.source.identity(),
+                       "settings": self.settings.build_fingerprint(),
+                       "embedder_sha256": folder_sha256(str(self.embedder.path)), "template": EMBED_TEMPLATE}
+        if self.titles is not None:
+            fingerprint["titles_sha256"] = sha256_json(self.titles)
+        return fingerprint
 
     def _prepare(self, fingerprint: dict[str, Any]) -> None:
         state_file = self.work / BUILD_STATE
@@ -133,7 +161,11 @@ class Builder:
         with self._bar(desc="ingest", unit="doc", initial=pos["seen"]) as bar:
             for record in self.source.records(pos):
                 reason = record.skip
-                if record.doc is not None:
+                if record.redirect is not None:
+                    store.add_redirect(conn, *record.redirect)
+                if record.doc is not None and self.keep is not None and not self.keep(record.doc.title):
+                    reason = "not_selected"
+                elif record.doc is not None:
                     doc = record.doc
                     passages = doc.passages if doc.passages is not None else splitter.split(doc.text)
                     if not passages:
@@ -143,8 +175,9 @@ class Builder:
                     else:
                         reason = "duplicate_title"
                 if reason:
-                    if self.strict:
-                        raise InputError(f"{self.source.path}: line {record.line}: bad record "
+                    if self.strict and reason not in EXPECTED_SKIPS:
+                        unit = getattr(self.source, "unit", "line")
+                        raise InputError(f"{self.source.path}: {unit} {record.line}: bad record "
                                          f"({SKIP_REASONS[reason]}); without --strict it is skipped")
                     skipped[reason] = skipped.get(reason, 0) + 1
                 pos = {"seen": pos["seen"] + 1, "offset": record.offset, "line": record.line, "done": False}
@@ -156,6 +189,17 @@ class Builder:
         pos["done"] = True
         self._save_ingest(conn, pos, skipped, next_passage)
         conn.commit()
+
+    def _after_ingest(self, conn) -> None:
+        """The source's last step (a filtered dump build copies its redirects), then the coverage report."""
+        if not store.get_state(conn, "finished", False):
+            if hasattr(self.source, "finish"):
+                self.source.finish(conn)
+            store.set_state(conn, "finished", True)
+            conn.commit()
+        if self.titles is not None:
+            explain = getattr(self.source, "explain", None)
+            self.coverage = write_coverage(self.work, coverage(conn, self.titles, explain))
 
     @staticmethod
     def _save_ingest(conn, pos: dict, skipped: dict, next_passage: int) -> None:
@@ -225,7 +269,10 @@ class Builder:
         docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         counts = {"input_records": pos["seen"], "kept": docs, "skipped": sum(skipped.values()),
-                  "skipped_by_reason": dict(sorted(skipped.items())), "documents": docs, "passages": passages}
+                  "skipped_by_reason": dict(sorted(skipped.items())), "documents": docs, "passages": passages,
+                  "redirects": conn.execute("SELECT COUNT(*) FROM redirects").fetchone()[0],
+                  "disambiguation_pages": conn.execute(
+                      "SELECT COUNT(*) FROM documents WHERE json_extract(metadata, '$.disambiguation')").fetchone()[0]}
         if counts["input_records"] != counts["kept"] + counts["skipped"]:
             raise KnowRLError(f"internal error: {counts['input_records']} records != kept + skipped")
         return counts
@@ -234,8 +281,13 @@ class Builder:
         from knowrl.artifact import provenance
 
         files = {name: {"bytes": (self.work / name).stat().st_size, "sha256": sha256_file(self.work / name)}
-                 for name in (DB, VECTORS, INDEX) if (self.work / name).exists()}
-        return {"kind": "knowrl-kb", "format_version": FORMAT_VERSION, "complete": True, "counts": counts,
+                 for name in (DB, VECTORS, INDEX, COVERAGE, MISSING) if (self.work / name).exists()}
+        extra: dict[str, Any] = {}
+        if self.titles is not None:
+            extra["coverage"] = self.coverage
+        if hasattr(self.source, "report"):
+            extra["source_report"] = self.source.report()
+        return {"kind": "knowrl-kb", "format_version": FORMAT_VERSION, "complete": True, "counts": counts, **extra,
                 "embedder": self.embedder.identity(), "settings": self.settings.build_fingerprint(),
                 "source": fingerprint["source"], "index": plan.as_dict(), "files": files,
                 "timings_s": self.timings, "fingerprint_sha256": sha256_json(fingerprint),
@@ -253,13 +305,25 @@ class Builder:
             shutil.rmtree(old)
 
 
+def _title_filter(titles: Sequence[str]) -> Callable[[str], bool]:
+    """Keep a record whose title a wanted title names: exactly, normalised, or case-insensitively."""
+    exact = {t for title in titles for t in (title, normalise_title(title))}
+    lower = {t.lower() for t in exact}
+    return lambda title: title in exact or title.lower() in lower
+
+
 def build_kb(input_path: str | os.PathLike, out: str | os.PathLike, settings: KBSettings | None = None,
              **kwargs: Any) -> dict[str, Any]:
-    """Build a KB from a JSONL / JSON array / demo-dict file; returns the manifest."""
-    from knowrl.kb.sources import FileSource
+    """Build a KB from any supported input (JSONL / JSON / demo dict, wikiextractor output, wiki-18 JSONL, a SQLite
+    ``documents`` table, a MediaWiki XML dump); ``settings.titles_from`` keeps only the pages it names, with a
+    coverage report. Returns the manifest."""
+    from knowrl.kb.sources import open_source
+    from knowrl.kb.titles import read_titles
 
     settings = settings or KBSettings()
-    return Builder(FileSource(input_path, settings.max_doc_chars), out, settings, **kwargs).run()
+    titles = read_titles(settings.titles_from) if settings.titles_from else None
+    source = open_source(input_path, settings, titles=titles)
+    return Builder(source, out, settings, titles=titles, **kwargs).run()
 
 
 def import_upstream(db_path: str | os.PathLike, out: str | os.PathLike, settings: KBSettings | None = None,

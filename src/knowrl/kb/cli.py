@@ -16,8 +16,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "and hybrid retrieval, optionally restricted to page titles.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
-    build = verbs.add_parser("build", help="build a KB from JSONL / a JSON array / the demo corpus dict")
-    build.add_argument("--input", help="input file (default: kb.corpus; 'demo' = the embedded demo corpus)")
+    build = verbs.add_parser("build", help="build a KB from a Wikipedia dump, JSONL / JSON, wikiextractor output, "
+                                           "wiki-18 JSONL, a SQLite documents table or the demo corpus")
+    build.add_argument("--input", help="input (default: kb.corpus; 'demo' = the embedded demo corpus): "
+                                       "enwiki-<date>-pages-articles[-multistream].xml[.bz2], a JSONL / JSON file, "
+                                       "a wikiextractor output folder, wiki-18 JSONL, or a SQLite file with "
+                                       "documents(title, text) (upstream knowledge_base.db, FActScore's DB)")
+    build.add_argument("--titles-from", help="keep only the pages these titles name, through redirects: the RL "
+                                             "data JSON ('title' fields, ';'-joined), a JSON list or one title per "
+                                             "line (kb.titles_from); writes coverage.json + missing_titles.txt")
+    build.add_argument("--link-neighbourhood", action="store_true", default=None,
+                       help="dump input: also keep the pages the selected pages link to (kb.dump.link_neighbourhood)")
+    build.add_argument("--dump-index", help="multistream index (default: found beside the dump; kb.dump.index)")
+    build.add_argument("--processes", type=int, help="dump input: worker processes (kb.dump.processes)")
     _add_build_options(build)
     build.set_defaults(handler=_build)
 
@@ -68,17 +79,27 @@ def _settings(args: argparse.Namespace):
     flags = {"embedder": getattr(args, "embedder", None), "device": getattr(args, "device", None),
              "passage_tokens": getattr(args, "passage_tokens", None),
              "embed_batch_size": getattr(args, "batch_size", None)}
+    flags["titles_from"] = getattr(args, "titles_from", None)
     settings = replace(settings, **{k: v for k, v in flags.items() if v is not None})
     index = {"type": getattr(args, "index_type", None), "memory_budget_mb": getattr(args, "memory_budget_mb", None)}
-    return replace(settings, index=replace(settings.index, **{k: v for k, v in index.items() if v is not None}))
+    dump = {"index": getattr(args, "dump_index", None), "processes": getattr(args, "processes", None),
+            "link_neighbourhood": getattr(args, "link_neighbourhood", None)}
+    return replace(settings, index=replace(settings.index, **{k: v for k, v in index.items() if v is not None}),
+                   dump=replace(settings.dump, **{k: v for k, v in dump.items() if v is not None}))
 
 
 def _summary(manifest: dict, out: str) -> None:
     c = manifest["counts"]
     reasons = ", ".join(f"{k} {v}" for k, v in c["skipped_by_reason"].items()) or "none"
     print(f"KB {out}: {c['input_records']} input records = {c['kept']} kept + {c['skipped']} skipped "
-          f"({reasons}); {c['passages']} passages; index {manifest['index']['type']}", file=sys.stderr)
-    print(json.dumps({"kb": out, **c, "index": manifest["index"]["type"]}))
+          f"({reasons}); {c['passages']} passages; {c.get('redirects', 0)} redirects; "
+          f"index {manifest['index']['type']}", file=sys.stderr)
+    cov = manifest.get("coverage")
+    if cov:
+        print(f"titles: {cov['requested']} requested, {cov['found']} found ({cov['direct']} directly, "
+              f"{cov['case_insensitive']} ignoring case, {cov['via_redirect']} through a redirect), "
+              f"{cov['missing']} missing -> {out}/missing_titles.txt", file=sys.stderr)
+    print(json.dumps({"kb": out, **c, "index": manifest["index"]["type"], "coverage": cov}))
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -76,6 +76,7 @@ class KnowledgeBase:
         self.search_settings = search or SearchSettings()
         self.index_settings = index_settings or IndexSettings(**manifest["settings"]["index"])
         self._conn = store.connect(path / DB, readonly=True)
+        self._redirects = store.has_table(self._conn, "redirects")     # KBs built before redirects have none
         self._lock = threading.Lock()
         counts, dim = manifest["counts"], manifest["embedder"]["dim"]
         self.vectors = open_vectors(path / VECTORS, counts["passages"], dim)
@@ -83,8 +84,8 @@ class KnowledgeBase:
         self.index = faiss.read_index(str(path / INDEX), flags)
         configure(self.index, self.index_settings)
         self._embedder = Embedder(embedder or _embedder_folder(manifest["embedder"]), device)
-        self.stats = {"queries": 0, "titles_requested": 0, "titles_missing": 0, "fallback_whole_kb": 0,
-                      "whole_pool_unencoded": 0}
+        self.stats = {"queries": 0, "titles_requested": 0, "titles_missing": 0, "titles_via_redirect": 0,
+                      "fallback_whole_kb": 0, "whole_pool_unencoded": 0}
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, device: str = "cpu", embedder: str | None = None,
@@ -121,9 +122,10 @@ class KnowledgeBase:
 
     def _ranges(self, titles: Sequence[str]) -> tuple[list[tuple[int, int]], list[str]]:
         with self._lock:
-            found, missing = store.find_titles(self._conn, titles)
+            found, missing, resolutions = store.find_titles(self._conn, titles, self._redirects)
         self.stats["titles_requested"] += len(titles)
         self.stats["titles_missing"] += len(missing)
+        self.stats["titles_via_redirect"] += sum(r.how == "redirect" for r in resolutions)
         ranges = list(dict.fromkeys((start, end) for _, start, end in found))
         return ranges, missing
 
@@ -133,7 +135,8 @@ class KnowledgeBase:
         return [Hit(int(pid), *rows[pid], float(score)) for pid, score in scored if pid in rows]
 
     def passages_for_titles(self, titles: Sequence[str]) -> tuple[list[Hit], list[str]]:
-        """All passages of the given pages in page order (score 0): (passages, missing titles)."""
+        """All passages of the given pages in page order (score 0): (passages, missing titles). A title that is a
+        redirect gives its target's passages (``Hit.title`` is the target)."""
         ranges, missing = self._ranges(split_titles(";".join(titles)) if titles else [])
         ids = [pid for start, end in ranges for pid in range(start, end)]
         return self._hits([(pid, 0.0) for pid in ids]), missing

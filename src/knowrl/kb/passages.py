@@ -7,8 +7,10 @@ offsets, so every passage is a verbatim substring of the document.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 PARAGRAPH_RE = re.compile(r"\n\s*\n")
@@ -95,3 +97,34 @@ class PassageSplitter:
         if current:
             passages.append("".join(current))
         return passages
+
+
+class FastTokenizer:
+    """A ``tokenizers.Tokenizer`` behind the slice of the transformers call interface that PassageSplitter uses.
+
+    Loading it takes milliseconds and no torch, which is what lets each dump-parsing worker process split its own
+    passages; truncation and padding stored in ``tokenizer.json`` are switched off, as transformers does."""
+
+    def __init__(self, folder: str | os.PathLike):
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+
+    def __call__(self, texts, add_special_tokens: bool = False, return_offsets_mapping: bool = False,
+                 verbose: bool = False) -> dict[str, Any]:
+        if isinstance(texts, str):
+            enc = self.tokenizer.encode(texts, add_special_tokens=add_special_tokens)
+            return {"input_ids": enc.ids, "offset_mapping": enc.offsets}
+        encs = self.tokenizer.encode_batch(list(texts), add_special_tokens=add_special_tokens)
+        return {"input_ids": [e.ids for e in encs], "offset_mapping": [e.offsets for e in encs]}
+
+
+def load_tokenizer(folder: str | os.PathLike):
+    """The embedder's tokenizer without loading the model: ``tokenizer.json`` directly, else transformers."""
+    if (Path(folder) / "tokenizer.json").is_file():
+        return FastTokenizer(folder)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)

@@ -1,4 +1,7 @@
-"""Streaming readers for KB input: JSONL, a JSON array, or the demo corpus's ``{title: {...}}`` dict.
+"""Streaming readers for KB input: JSONL, a JSON array, or the demo corpus's ``{title: {...}}`` dict, and the
+JSONL corpora users already hold: wikiextractor's ``--json`` output (``id, url, title, text``; one paragraph per
+line) and the Search-R1 / FlashRAG wiki-18 passages (``{"id", "contents": "\"Title\"\npassage"}``, the passages of a
+page on consecutive lines, kept as they are).
 
 Each reader yields ``Record`` objects one at a time with bounded memory (a multi-GB Wikipedia dump is never held
 in RAM). A record that cannot be used carries a ``skip`` reason instead of a document, so the caller can count
@@ -23,8 +26,15 @@ SKIP_REASONS = {                           # reason code (manifest key) -> words
     "malformed_json": "malformed JSON", "not_an_object": "not a JSON object",
     "missing_field": "missing title or text", "blank": "blank title or text", "invalid_utf8": "invalid UTF-8",
     "too_long": "document longer than kb.max_doc_chars", "duplicate_title": "duplicate title (first wins)",
+    "redirect": "a redirect (recorded in the redirects table, no passages)",
+    "other_namespace": "not in the main (article) namespace", "not_selected": "not selected by --titles-from",
+    "truncated": "cut off by the end of a truncated dump", "invalid_xml": "XML or bz2 data that cannot be read",
+    "unparseable_wikitext": "wikitext the parser rejects",
 }
+EXPECTED_SKIPS = frozenset({"redirect", "other_namespace", "not_selected"})   # counted, but not bad input (--strict)
+JSONL_FORMATS = ("jsonl", "wikiextractor", "wiki18")
 MAX_RECORD_CHARS = 1 << 28                 # a record this big in a JSON array is treated as broken
+MAX_FIRST_LINE = 1 << 26                   # format sniffing reads at most this much of the first line
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Record:
     doc: Document | None = None
     skip: str | None = None                # reason when doc is None
     offset: int = 0                        # byte offset just after the record (JSONL resume point)
+    redirect: tuple[str, str] | None = None  # (title, target) of a dump redirect page (skip = "redirect")
 
 
 def _has_surrogates(text: str) -> bool:
@@ -73,18 +84,27 @@ def to_document(obj: Any, line: int, max_chars: int, title_hint: str | None = No
 
 def detect_format(path: Path) -> str:
     """'jsonl' unless the first non-blank character opens a JSON array ('array') or a dict of records ('dict')."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    with _open(path) as fh:
+        line = b""
+        while not line.strip():               # the first non-blank line, whole (a Wikipedia article can be MBs)
+            line = fh.readline(MAX_FIRST_LINE)
+            if not line:
+                break
+    head = line.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if head.startswith("["):
         return "array"
     if head.startswith("{"):
         try:
-            first = json.loads(head.split("\n", 1)[0])
+            first = json.loads(head)
         except json.JSONDecodeError:
             return "dict"                     # an object spanning lines: a dict of records
         is_record = "title" in first or any(k in first for k in TEXT_FIELDS)
         values_are_records = bool(first) and all(isinstance(v, dict) for v in first.values())
-        return "dict" if values_are_records and not is_record else "jsonl"
+        if values_are_records and not is_record:
+            return "dict"
+        if "contents" in first and "title" not in first:
+            return "wiki18"
+        return "wikiextractor" if {"id", "url", "title", "text"} <= set(first) else "jsonl"
     return "jsonl"
 
 
@@ -94,14 +114,25 @@ def read_records(path: str | os.PathLike, max_chars: int, start_offset: int = 0)
     if not path.is_file():
         raise InputError(f"input file not found: {path}")
     fmt = detect_format(path)
-    if fmt == "jsonl":
-        yield from _read_jsonl(path, max_chars, start_offset)
+    if fmt == "wiki18":
+        yield from _read_wiki18(path, max_chars, start_offset)
+    elif fmt in JSONL_FORMATS:
+        yield from _read_jsonl(path, max_chars, start_offset, paragraph_lines=fmt == "wikiextractor")
     else:
         yield from _read_container(path, max_chars, fmt)
 
 
-def _read_jsonl(path: Path, max_chars: int, start_offset: int) -> Iterator[Record]:
-    with open(path, "rb") as fh:
+def _open(path: Path):
+    if path.suffix == ".bz2":                  # wikiextractor --compress
+        import bz2
+
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+def _read_jsonl(path: Path, max_chars: int, start_offset: int, paragraph_lines: bool = False) -> Iterator[Record]:
+    """``paragraph_lines``: each line of the text is a paragraph (wikiextractor), so it becomes a blank-line break."""
+    with _open(path) as fh:
         fh.seek(start_offset)
         offset = start_offset
         for lineno, raw in enumerate(fh, 1):
@@ -120,7 +151,63 @@ def _read_jsonl(path: Path, max_chars: int, start_offset: int) -> Iterator[Recor
                 continue
             record = to_document(obj, lineno, max_chars)
             record.offset = offset
+            if paragraph_lines and record.doc is not None:
+                record.doc.text = "\n\n".join(p for p in record.doc.text.split("\n") if p.strip())
             yield record
+
+
+def _wiki18_line(raw: bytes) -> tuple[str, str] | str:
+    """(title, passage) of one wiki-18 line, or a skip reason."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "invalid_utf8"
+    except json.JSONDecodeError:
+        return "malformed_json"
+    if not isinstance(obj, dict):
+        return "not_an_object"
+    contents = obj.get("contents")
+    if not isinstance(contents, str):
+        return "missing_field"
+    head, _, text = contents.partition("\n")
+    title = " ".join(head.strip().strip('"').split())
+    return (title, text.strip()) if title and text.strip() else "blank"
+
+
+def _read_wiki18(path: Path, max_chars: int, start_offset: int) -> Iterator[Record]:
+    """Consecutive lines of one title are one document; their passages are kept as they are."""
+    title, passages, first_line, size, end = None, [], 0, 0, start_offset
+
+    def flush() -> Record:
+        record = Record(first_line, offset=end)
+        if size > max_chars:
+            record.skip = "too_long"
+        else:
+            record.doc = Document(title=title, passages=list(passages))
+        return record
+
+    with _open(path) as fh:
+        fh.seek(start_offset)
+        offset = start_offset
+        for lineno, raw in enumerate(fh, 1):
+            offset += len(raw)
+            if not raw.strip():
+                continue
+            parsed = _wiki18_line(raw)
+            if isinstance(parsed, tuple) and parsed[0] == title:
+                passages.append(parsed[1])
+                size += len(parsed[1])
+                end = offset
+                continue
+            if title is not None:
+                yield flush()
+                title = None
+            if isinstance(parsed, str):
+                yield Record(lineno, skip=parsed, offset=offset)
+                continue
+            title, passages, first_line, size, end = parsed[0], [parsed[1]], lineno, len(parsed[1]), offset
+    if title is not None:
+        yield flush()
 
 
 class _Scanner:

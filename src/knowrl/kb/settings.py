@@ -42,14 +42,28 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class DumpSettings:
+    """Reading a MediaWiki XML dump (``kb.dump``)."""
+    index: str | None = None         # multistream index; None = found beside the dump by its name, if there
+    processes: int = 1               # worker processes parsing wikitext (does not change the KB)
+    link_neighbourhood: bool = False  # with titles_from: also keep the pages the selected pages link to
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ConfigError(f"kb.dump.processes must be >= 1, not {self.processes}")
+
+
+@dataclass(frozen=True)
 class KBSettings:
     embedder: str | None = None      # sentence-transformers folder; None = the embedded asset
     device: str = "cpu"
     passage_tokens: int = 256
     embed_batch_size: int = 64
     max_doc_chars: int = 2_000_000
+    titles_from: str | None = None   # keep only the pages these titles name (RL data JSON or a title list)
     index: IndexSettings = field(default_factory=IndexSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    dump: DumpSettings = field(default_factory=DumpSettings)
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> "KBSettings":
@@ -58,8 +72,9 @@ class KBSettings:
         section = dict((config or {}).get("kb", config or {}))
         index = IndexSettings(**section.pop("index", {}))
         search = SearchSettings(**section.pop("search", {}))
+        dump = DumpSettings(**section.pop("dump", {}))
         known = {k: v for k, v in section.items() if k in cls.__dataclass_fields__}
-        return cls(index=index, search=search, **known)
+        return cls(index=index, search=search, dump=dump, **known)
 
     def embedder_path(self) -> Path:
         if self.embedder:
@@ -69,9 +84,9 @@ class KBSettings:
         return AssetStore().path("embedder")
 
     def build_fingerprint(self) -> dict[str, Any]:
-        """Settings that change the built KB (search settings and device do not)."""
+        """Settings that change the built KB (search settings and device do not; the title selection and dump
+        options are part of the source's identity, so KBs built without them keep their fingerprint)."""
         data = asdict(self)
-        data.pop("search")
-        data.pop("device")
-        data.pop("embedder")
+        for key in ("search", "device", "embedder", "dump", "titles_from"):
+            data.pop(key)
         return data

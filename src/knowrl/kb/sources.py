@@ -1,4 +1,6 @@
-"""Record sources for a build: an input file (any reader format) or an upstream KnowRL SQLite DB.
+"""Record sources for a build: an input file (any reader format), a folder of wikiextractor output, a SQLite
+``documents(title, text)`` file (upstream KnowRL's ``knowledge_base.db`` or FActScore's Wikipedia DB), or a
+MediaWiki XML dump (``knowrl.kb.dumpsource``); ``open_source`` tells them apart by their content.
 
 A source can restart at a checkpoint (``seen`` records already consumed, and for JSONL the byte offset and line),
 which is what makes a killed build resumable without re-reading gigabytes from the start.
@@ -14,9 +16,12 @@ from typing import Any
 
 from knowrl.errors import InputError
 from knowrl.files import sha256_bytes
-from knowrl.kb.readers import Document, Record, detect_format, read_records
+from knowrl.kb.readers import JSONL_FORMATS, Document, Record, detect_format, read_records
 
 UPSTREAM_SEPARATOR = "####SPECIAL####SEPARATOR####"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+FACTSCORE_MARKERS = ("<s>", "</s>")         # FActScore's passages are decoded RoBERTa tokens with these kept
+FILE_STRIDE = 1 << 40                      # folder resume offset = file number * FILE_STRIDE + byte offset
 
 
 def file_identity(path: Path) -> dict[str, Any]:
@@ -44,7 +49,7 @@ class FileSource:
         return {"kind": "file", "format": self.format, **file_identity(self.path)}
 
     def records(self, state: dict[str, Any]) -> Iterator[Record]:
-        if self.format == "jsonl":
+        if self.format in JSONL_FORMATS:
             base = state.get("line", 0)
             for record in read_records(self.path, self.max_chars, start_offset=state.get("offset", 0)):
                 record.line += base
@@ -55,9 +60,37 @@ class FileSource:
                 yield record
 
 
+class JsonlDirSource:
+    """A folder of JSON-lines files, read in sorted path order: wikiextractor's ``--json`` output
+    (``AA/wiki_00`` ..., or ``wiki_00.bz2`` with ``--compress``)."""
+
+    def __init__(self, path: str | os.PathLike, max_chars: int):
+        self.path = Path(path)
+        self.files = sorted(p for p in self.path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not self.files:
+            raise InputError(f"{self.path} holds no files")
+        self.max_chars = max_chars
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "jsonl_folder", "path": str(self.path.resolve()),
+                "files": [{"name": str(p.relative_to(self.path)), **{k: v for k, v in file_identity(p).items()
+                                                                      if k != "path"}} for p in self.files]}
+
+    def records(self, state: dict[str, Any]) -> Iterator[Record]:
+        first, start = divmod(state.get("offset", 0), FILE_STRIDE)
+        line = state.get("line", 0)
+        for number in range(first, len(self.files)):
+            for record in read_records(self.files[number], self.max_chars, start if number == first else 0):
+                line += 1
+                record.line = line
+                record.offset += number * FILE_STRIDE
+                yield record
+
+
 class UpstreamSource:
-    """An upstream ``knowledge_base.db``: ``documents(title PRIMARY KEY, text)``, passages joined by the
-    separator; its passages are taken as they are (no re-splitting), in rowid order."""
+    """A SQLite ``documents(title PRIMARY KEY, text)`` with passages joined by the separator: upstream KnowRL's
+    ``knowledge_base.db`` or FActScore's DB (its ``<s>``/``</s>`` markers removed); the passages are taken as they
+    are (no re-splitting), in rowid order."""
 
     def __init__(self, path: str | os.PathLike, max_chars: int):
         self.path = Path(path)
@@ -98,6 +131,35 @@ class UpstreamSource:
         elif len(text) > self.max_chars:
             record.skip = "too_long"
         else:
+            for marker in FACTSCORE_MARKERS:
+                text = text.replace(marker, "")
             passages = [p.strip() for p in text.split(UPSTREAM_SEPARATOR) if p.strip()]
             record.doc = Document(title=title, passages=passages)
         return record
+
+
+def is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(16) == SQLITE_MAGIC
+
+
+def open_source(path: str | os.PathLike, settings, *, titles: list[str] | None = None):
+    """The source for ``path``, by content: MediaWiki dump (plain / bz2 / multistream), SQLite documents table,
+    a folder (wikiextractor output), else a JSONL / JSON file."""
+    from knowrl.kb.wikidump import is_dump
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if path.is_dir():
+        return JsonlDirSource(path, settings.max_doc_chars)
+    if is_dump(path):
+        from knowrl.kb.dumpsource import DumpSource
+        from knowrl.kb.dumppages import ConvertSettings
+
+        convert = ConvertSettings(str(settings.embedder_path()), settings.passage_tokens, settings.max_doc_chars)
+        return DumpSource(path, convert, titles=titles, index=settings.dump.index, processes=settings.dump.processes,
+                          neighbourhood=settings.dump.link_neighbourhood)
+    if is_sqlite(path):
+        return UpstreamSource(path, settings.max_doc_chars)
+    return FileSource(path, settings.max_doc_chars)

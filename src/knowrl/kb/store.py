@@ -1,7 +1,9 @@
 """The SQLite side of a KB: documents, passages with stable integer ids, and an FTS5 table for BM25.
 
 Passages of one document get consecutive ids (``first_passage .. first_passage + n_passages - 1``), so a title
-restriction is a rowid range, cheap both for FTS5 and for slicing the vector file.
+restriction is a rowid range, cheap both for FTS5 and for slicing the vector file. Redirects (title -> target
+title, from a Wikipedia dump) are followed by every title lookup; KBs built before the table existed simply
+have none.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from knowrl.kb.titles import Resolution, resolve
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -31,6 +35,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, content='', tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS redirects (
+    title TEXT PRIMARY KEY,
+    title_lower TEXT NOT NULL,
+    target TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS redirects_title_lower ON redirects(title_lower);
 """
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have he her his in is it its of on or she that the their they this "
@@ -118,18 +128,46 @@ def passage_rows(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tupl
     return out
 
 
-def find_titles(conn: sqlite3.Connection, titles: Sequence[str]) -> tuple[list[tuple[str, int, int]], list[str]]:
-    """Resolve titles exactly, then case-insensitively: ([(title, first, end)], missing)."""
+def add_redirect(conn: sqlite3.Connection, title: str, target: str) -> None:
+    """Record a redirect (first wins, as for documents)."""
+    conn.execute("INSERT OR IGNORE INTO redirects(title, title_lower, target) VALUES (?, ?, ?)",
+                 (title, title.lower(), target))
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _one(conn: sqlite3.Connection, sql: str, arg: str) -> str | None:
+    row = conn.execute(sql, (arg,)).fetchone()
+    return row[0] if row else None
+
+
+def resolve_title(conn: sqlite3.Connection, title: str, redirects: bool = True) -> Resolution:
+    """Which document a title means: exact / normalised title, the redirect chain, then case-insensitive."""
+    none = (lambda _: None)
+    return resolve(
+        title,
+        page=lambda t: _one(conn, "SELECT title FROM documents WHERE title = ?", t),
+        redirect=(lambda t: _one(conn, "SELECT target FROM redirects WHERE title = ?", t)) if redirects else none,
+        page_ci=lambda t: _one(conn, "SELECT title FROM documents WHERE title_lower = ? ORDER BY doc_id LIMIT 1", t),
+        redirect_ci=(lambda t: _one(conn, "SELECT title FROM redirects WHERE title_lower = ? ORDER BY rowid LIMIT 1",
+                                    t)) if redirects else None)
+
+
+def find_titles(conn: sqlite3.Connection, titles: Sequence[str], redirects: bool = True
+                ) -> tuple[list[tuple[str, int, int]], list[str], list[Resolution]]:
+    """Resolve titles (see ``resolve_title``): ([(page title, first, end)], missing, resolution per title)."""
     found: list[tuple[str, int, int]] = []
     missing: list[str] = []
+    resolutions = []
     for title in titles:
-        row = conn.execute("SELECT title, first_passage, n_passages FROM documents WHERE title = ?",
-                           (title,)).fetchone()
-        if row is None:
-            row = conn.execute("SELECT title, first_passage, n_passages FROM documents WHERE title_lower = ? "
-                               "ORDER BY doc_id LIMIT 1", (title.lower(),)).fetchone()
-        if row is None:
+        res = resolve_title(conn, title, redirects)
+        resolutions.append(res)
+        if res.page is None:
             missing.append(title)
-        else:
-            found.append((row[0], row[1], row[1] + row[2]))
-    return found, missing
+            continue
+        first, n = conn.execute("SELECT first_passage, n_passages FROM documents WHERE title = ?",
+                                (res.page,)).fetchone()
+        found.append((res.page, first, first + n))
+    return found, missing, resolutions
