@@ -190,6 +190,10 @@ def get_kb_inputs(wildcards):
     inputs = {"corpus": asset_manifest("demo_corpus") if kb["corpus"] == "demo" else kb["corpus"]}
     if not kb.get("embedder"):
         inputs["embedder_asset"] = asset_manifest("embedder")
+    if kb.get("titles_from"):
+        inputs["titles"] = kb["titles_from"]
+    if kb["dump"].get("index"):
+        inputs["dump_index"] = kb["dump"]["index"]
     return inputs
 
 
@@ -208,6 +212,13 @@ def get_kb_build_flags():
              f"--set kb.max_doc_chars={kb['max_doc_chars']}"]
     if kb.get("embedder"):
         flags.append(f"--embedder {kb['embedder']}")
+    if kb.get("titles_from"):  # the RL data (or a title list): only the pages it names, with a coverage report
+        flags.append(f"--titles-from {kb['titles_from']}")
+    if kb["dump"].get("index"):
+        flags.append(f"--dump-index {kb['dump']['index']}")
+    if kb["dump"].get("link_neighbourhood"):
+        flags.append("--link-neighbourhood")
+    flags.append(f"--processes {kb['dump']['processes']}")
     flags += [f"--set kb.index.{key}={kb['index'][key]}" for key in KB_INDEX_SETTINGS
               if kb["index"].get(key) is not None]
     return " ".join(flags)

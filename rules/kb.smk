@@ -11,7 +11,7 @@ rule build_kb:
         out=lambda wildcards, output: Path(output[0]).parent,
         corpus=get_kb_corpus(),
         flags=get_kb_build_flags(),
-    threads: 2
+    threads: max(2, lookup(dpath="kb/dump/processes", within=config))
     resources:
         gpu=1 if config["kb"]["device"].startswith("cuda") else 0,  # encoding on CUDA (a800): a GPU job on SLURM
         mem_mb=lambda wildcards: config["kb"]["index"]["memory_budget_mb"] + 3000,

@@ -154,7 +154,9 @@ def test_reward_panel_holds_components_not_counters():
 
     row = {"step": 1, "reward": -0.5, "reward/format/mean": 0.5, "reward/fact/mean": 0.2,
            "reward/seconds": 0.3, "reward/completions": 4.0, "reward/cache_hit_rate": 0.0}
-    assert set(curve_series([row])["Reward components"]) == {"reward", "reward/format/mean", "reward/fact/mean"}
+    panels = curve_series([row])
+    assert set(panels["Reward components"]) == {"reward", "reward/format/mean"}
+    assert set(panels["Fact reward"]) == {"reward/fact/mean"}
 
 
 def test_examples_show_transitions_and_each_kind(tmp_path):

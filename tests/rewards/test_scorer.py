@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from knowrl.rewards import RewardScorer, RewardSettings
 from knowrl.rewards.log import RewardLog
 from tests.rewards.conftest import FakeJudge, ScriptedFacts, completion, make_scorer
@@ -142,3 +144,13 @@ def test_cli_rejects_rollouts_without_completion(tmp_path, capsys):
     rollouts.write_text('{"question": "q", "answers": "a", "title": null}\n')
     rc = main(["reward", "score", "--rollouts", str(rollouts), "--out", str(tmp_path / "out")])
     assert rc == 2 and "has no 'completion'" in capsys.readouterr().err
+
+
+def test_step_metrics_report_each_component_spread(fake_judge):
+    scorer = make_scorer("code", judge=fake_judge, length_penalty_gamma=1)    # gamma 1: no penalty from n = 1
+    texts = [completion("facts:1/2", "Lyon"), completion("facts:2/2", "Lyon"), completion("facts:0/2", "Lyon")]
+    scorer.score(None, texts, **columns(3))
+    m = scorer.step_metrics()
+    assert m["reward/fact/mean"] == pytest.approx(0.5)                          # r_fact 0.5, 1.0, 0.0
+    assert m["reward/fact/std"] == pytest.approx((0.5 / 3) ** 0.5)              # population std of the step
+    assert m["reward/format/std"] == 0.0

@@ -14,6 +14,8 @@ from knowrl.errors import InputError
 
 # panel title -> regex over metric names
 CURVE_GROUPS = (
+    # the knowledgeable part: the fact reward's mean and spread and the share of facts the KB supports
+    ("Fact reward", re.compile(r"^reward/(fact/(mean|std)|support_rate)$")),
     # the total and the project's per-component means (reward/format/mean, ...); not counters like reward/seconds
     ("Reward components", re.compile(r"^(reward|reward/[a-z_]+/mean)$")),
     ("Refusal rate", re.compile(r"refus|not_attempted|abstain")),

@@ -10,6 +10,7 @@ all ranks, so the logged metrics cover the whole global batch.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections import Counter, defaultdict
@@ -124,6 +125,7 @@ class StepAggregator:
             value = rec["components"].get(name)
             if value is not None:
                 self.sums[name] += value
+                self.sums[f"{name}^2"] += value * value
                 self.counts[name] += 1
         self.counts["refusals"] += int(bool(rec.get("refusal")))
         self.counts["unparseable"] += int("unparseable" in str(rec.get("grade_reason") or ""))
@@ -145,6 +147,11 @@ class StepAggregator:
         zero_spread = sum(1 for t in groups if max(t) - min(t) == 0)
         metrics: dict[str, Any] = {f"reward/{name}/mean": self.sums[name] / c[name]
                                    for name in COMPONENTS if c[name]}
+        # the spread of each component over the step's completions (the fact reward's shows whether the
+        # knowledgeable part of the reward varies at all: always 0 means it is not being exercised)
+        metrics.update({f"reward/{name}/std": math.sqrt(max(0.0, self.sums[f"{name}^2"] / c[name]
+                                                             - (self.sums[name] / c[name]) ** 2))
+                        for name in COMPONENTS if c[name]})
         metrics.update({
             "reward/completions": c["completions"],
             "reward/refusal_rate": c["refusals"] / n,
