@@ -5,6 +5,8 @@
 rule eval_tables:
     input:
         get_eval_summaries(),
+        # written into results/tables first, so that the folder's SHA256SUMS (written last, here) lists them too
+        examples=[path for path in get_report_outputs() if Path(path).name.startswith("examples_")],
     output:
         md=report("results/tables/results.md", category="1. The effect", caption="../docs/report/tables.rst"),
         csv="results/tables/results.csv",

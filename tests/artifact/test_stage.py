@@ -50,3 +50,44 @@ def test_a_judge_model_name_is_not_a_staged_path(tmp_path):
     folder.mkdir()
     cfg = load_config(overrides=["judge.backend=vllm", f"judge.model={folder}"])
     assert dict(staged_settings(cfg)) == {"judge.model": str(folder)}
+
+
+def test_localize_keeps_every_setting_of_the_users_config(tmp_path, asset_store, embedder_path):
+    """What my-run.yaml says beyond paths (a judge backend, a benchmark's sha256, step counts) reaches the cluster;
+    each staged path (the embedder too) points into the moved bundle."""
+    corpus, bench, judge = tmp_path / "wiki.jsonl", tmp_path / "simple_qa_test_set.csv", tmp_path / "judge-7b"
+    corpus.write_text('{"title": "A", "text": "B."}\n')
+    bench.write_text("metadata,problem,answer\n")
+    judge.mkdir()
+    (judge / "config.json").write_text("{}")
+    my_run = tmp_path / "my-run.yaml"
+    my_run.write_text(f"""
+kb: {{corpus: {corpus}, embedder: {embedder_path}}}
+judge: {{backend: vllm, model: {judge}, vllm: {{gpu_memory_utilization: 0.2}}}}
+eval: {{benchmarks: {{simpleqa: {{path: {bench}, sha256: {'ab' * 32}, n: 50}}}}}}
+""")
+    bundle = tmp_path / "bundle"
+    assert main(["stage", str(bundle), "--cache", str(asset_store.root), "--config", str(my_run),
+                 "--set", "grpo.max_steps=7"]) == 0
+    moved = tmp_path / "cluster" / "bundle"
+    moved.parent.mkdir()
+    bundle.rename(moved)  # the transfer
+    assert main(["stage", "--localize", str(moved)]) == 0
+    cfg = load_config(files=[moved / "staged.yaml"])
+    inputs = moved / "inputs"
+    assert cfg["kb"]["corpus"] == str(inputs / "kb.corpus" / "wiki.jsonl")
+    assert cfg["kb"]["embedder"] == str(inputs / "kb.embedder" / embedder_path.name)
+    assert (inputs / "kb.embedder" / embedder_path.name / "config.json").is_file()
+    assert cfg["judge"]["backend"] == "vllm" and cfg["judge"]["vllm"]["gpu_memory_utilization"] == 0.2
+    assert cfg["judge"]["model"] == str(inputs / "judge.model" / "judge-7b")
+    simpleqa = cfg["eval"]["benchmarks"]["simpleqa"]
+    assert simpleqa == {"path": str(inputs / "eval.benchmarks.simpleqa.path" / bench.name), "sha256": "ab" * 32,
+                        "n": 50}
+    assert cfg["grpo"]["max_steps"] == 7
+
+
+def test_a_paper_config_with_gaps_is_refused_before_copying(tmp_path, asset_store, capsys):
+    bundle = tmp_path / "bundle"
+    assert main(["stage", str(bundle), "--profile", "a800", "--cache", str(asset_store.root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("knowrl: error: run.kind paper needs staged inputs; 10 unset or demo") and not bundle.exists()

@@ -35,22 +35,31 @@ def test_paper_settings_fit_an_80gb_gpu(model_dir, stage):
     assert plan.fits, plan.render()
     assert plan.items["policy weights"] == pytest.approx(7.6e9 * 2 / 2**30, rel=0.02)   # bf16 weights
     if stage == "grpo":
-        assert plan.vllm_gib == 40.0 and plan.vllm_need_gib < plan.vllm_gib             # vLLM colocated at 0.5
+        assert plan.vllm_gib == 20.0 and plan.vllm_need_gib < plan.vllm_gib             # vLLM colocated at 0.25
+        assert plan.judge_gib == 20.0 and plan.budget_gib == 80 - 20 - 20 - 2            # + the vLLM judge's 0.25
 
 
 @pytest.mark.parametrize("overrides, setting", [
-    # 40 GB GPU: half for vLLM leaves too little for 20 sequences of 1280 tokens
-    (["grpo.memory.gpu_gb=40"], "grpo.per_device_batch_size"),
+    # 40 GB GPU, the paper's split (vLLM 0.5, an API judge): too little left for 20 sequences of 1280 tokens
+    (["grpo.memory.gpu_gb=40", "grpo.generation.vllm_gpu_memory_utilization=0.5", "judge.backend=openai",
+      "judge.model=gpt-4o-mini"], "grpo.per_device_batch_size"),
+    # the paper's 0.5 colocation beside a local vLLM judge at 0.3 leaves 14 GiB for a 31 GiB training run
+    (["grpo.generation.vllm_gpu_memory_utilization=0.5", "judge.vllm.gpu_memory_utilization=0.3"],
+     "lower grpo.generation.vllm_gpu_memory_utilization"),
+    # the same with generation at 0.25: the judge's 0.55 share is what to give back
+    (["judge.vllm.gpu_memory_utilization=0.55"], "judge.vllm.gpu_memory_utilization"),
     # no gradient checkpointing: every layer's activations are kept
     (["grpo.gradient_checkpointing=false"], "grpo.gradient_checkpointing=true"),
     # vLLM share too small to hold a copy of the 7B weights
     (["grpo.generation.vllm_gpu_memory_utilization=0.1"], "grpo.generation.vllm_gpu_memory_utilization"),
-    # a judge model placed on the training GPU
+    # another model (an NLI verifier, an in-process judge) placed on the training GPU
     (["grpo.memory.extra_gb=30"], "grpo.memory.extra_gb"),
-    # 16 GB card: the weights alone exceed the training budget
-    (["grpo.memory.gpu_gb=16", "grpo.generation.backend=transformers"], "model.policy"),
-    # 24 GB card without vLLM: the weights fit, 20 sequences per micro-batch do not
-    (["grpo.memory.gpu_gb=24", "grpo.generation.backend=transformers"], "grpo.per_device_batch_size"),
+    # 16 GB card, judge served elsewhere: the weights alone exceed the training budget
+    (["grpo.memory.gpu_gb=16", "grpo.generation.backend=transformers", "judge.base_url=http://127.0.0.1:9/v1"],
+     "model.policy"),
+    # 24 GB card without vLLM (judge served elsewhere): the weights fit, 20 sequences per micro-batch do not
+    (["grpo.memory.gpu_gb=24", "grpo.generation.backend=transformers", "judge.base_url=http://127.0.0.1:9/v1"],
+     "grpo.per_device_batch_size"),
 ])
 def test_impossible_plans_name_the_setting(model_dir, overrides, setting):
     config = load_config(profile="a800", overrides=["grpo.memory.gpu_gb=80", *overrides])
@@ -84,3 +93,25 @@ def test_multi_gpu_overlay_plans_training_and_server_gpus(model_dir):
         "grpo.generation.vllm_server.gpu_memory_utilization=0.15"])                  # 12 GiB < 14.2 GiB of weights
     refused = plan_for_run(small, "grpo", model_dir)
     assert not refused.fits and "grpo.generation.vllm_server.tensor_parallel_size" in refused.advice
+
+
+@pytest.mark.parametrize("judge_share, fits, advice", [
+    (0.25, True, None),                                   # a800: 20 GiB holds the 7B judge (14.4 GiB) + KV
+    (0.15, False, "raise judge.vllm.gpu_memory_utilization"),   # 12 GiB cannot hold the 7B judge
+])
+def test_a_staged_vllm_judge_must_fit_its_share(model_dir, judge_share, fits, advice):
+    config = load_config(profile="a800", overrides=["grpo.memory.gpu_gb=80", f"judge.model={model_dir}",
+                                                    f"judge.vllm.gpu_memory_utilization={judge_share}"])
+    plan = plan_for_run(config, "grpo", model_dir)
+    assert plan.judge_need_gib == pytest.approx((7.6e9 * 2 + 2 * 28 * 4 * 128 * 4096 * 2) / 2**30, rel=0.03)
+    assert plan.fits is fits and (advice is None or advice in plan.advice), plan.render()
+
+
+@pytest.mark.parametrize("overrides", [
+    ["judge.backend=openai", "judge.model=gpt-4o-mini"],  # an API judge: nothing on this GPU
+    ["judge.base_url=http://127.0.0.1:9/v1"],             # a shared vLLM judge served elsewhere
+])
+def test_a_judge_off_this_gpu_takes_no_share(model_dir, overrides):
+    config = load_config(profile="a800", overrides=["grpo.memory.gpu_gb=80", *overrides])
+    plan = plan_for_run(config, "grpo", model_dir)
+    assert plan.judge_gib == 0 and plan.budget_gib == 80 - 20 - 2 and "judge share" not in plan.render()

@@ -19,7 +19,9 @@ def test_a800_grpo_is_method_4():
     assert (grpo["max_steps"], grpo["max_prompt_length"], grpo["max_completion_length"]) == (150, 256, 1024)
     assert grpo["precision"] == "bf16" and grpo["gradient_checkpointing"] is True
     assert grpo["generation"]["backend"] == "vllm" and grpo["generation"]["vllm_mode"] == "colocate"
-    assert grpo["generation"]["vllm_gpu_memory_utilization"] == 0.5
+    # the paper's 0.5 assumed an API judge; here a local vLLM judge takes 0.25 of the GPU and generation 0.25
+    assert grpo["generation"]["vllm_gpu_memory_utilization"] == 0.25
+    assert config["judge"]["backend"] == "vllm" and config["judge"]["vllm"]["gpu_memory_utilization"] == 0.25
     assert (grpo["loss_type"], grpo["epsilon"], grpo["scale_rewards"], grpo["temperature"]) == ("dapo", 0.2, "group", 1.0)
 
 
@@ -38,4 +40,7 @@ def test_defaults_and_smoke_are_cpu_sized():
         # short completions: the smoke SFT teaches the format on short traces (<think>..</answer> fits in 64)
         assert config["grpo"]["precision"] == "auto" and config["grpo"]["max_completion_length"] <= 64
         assert config["grpo"]["lora"]["r"] <= 16
-    assert load_config(profile="smoke")["grpo"]["max_steps"] <= 5
+    smoke = load_config(profile="smoke")
+    # the smoke run trains long enough to show the effect on the demo data, yet stays CPU-sized
+    assert smoke["grpo"]["max_steps"] <= 60 and smoke["sft"]["max_steps"] <= 60
+    assert smoke["grpo"]["per_device_batch_size"] % smoke["grpo"]["num_generations"] == 0

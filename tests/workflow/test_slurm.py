@@ -227,8 +227,10 @@ def test_readme_slurm_command_verbatim(slurm_cluster, tmp_path, vital_jsonl, emb
     model.mkdir()
     (model / "config.json").write_text("{}")
     (work / "my-run.yaml").write_text(f"""
+run: {{benchmarks: [simpleqa]}}
 assets: {{cache_dir: {tmp_path / 'assets'}}}
 model: {{policy: {model}}}
+judge: {{model: {model}}}
 kb: {{corpus: {vital_jsonl}, embedder: {embedder_path}}}
 sft: {{data: {coldstart_data}}}
 grpo: {{data: {rl_data}}}

@@ -23,8 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stage = subparsers.add_parser(
         "stage", help="bundle every asset and staged input of a config for an air-gapped cluster",
         description="Copy the pinned asset wheels and every staged input the resolved config names (models, "
-                    "KB corpus, RL/SFT data, benchmark files) into OUT with a SHA256SUMS. On the "
-                    "air-gapped side: knowrl verify OUT, then knowrl stage --localize OUT, then run with "
+                    "KB corpus, RL/SFT data, benchmark files) into OUT with a SHA256SUMS, and the settings of "
+                    "--config/--set as given. A config with run.kind paper or rehearsal is refused while an input "
+                    "is unset or a demo default. On the air-gapped side: knowrl verify OUT, then knowrl stage "
+                    "--localize OUT (OUT/staged.yaml: those settings, paths in the bundle), then run with "
                     "--config OUT/staged.yaml.")
     stage.add_argument("out", metavar="OUT")
     stage.add_argument("--localize", action="store_true",
@@ -54,12 +56,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _stage(args: argparse.Namespace) -> int:
-    from knowrl.artifact.stage import localize, stage
+    from knowrl.artifact.stage import localize, stage, user_settings
 
     if args.localize:
         print(f"wrote {localize(args.out)}; run with --config {Path(args.out) / 'staged.yaml'}")
         return 0
-    manifest = stage(resolve_config(args), args.out, asset_cache=args.cache, python_wheels=args.python_wheels)
+    manifest = stage(resolve_config(args), args.out, asset_cache=args.cache, python_wheels=args.python_wheels,
+                     settings=user_settings(args.config, args.overrides), profile=args.profile)
     print(f"staged {len(manifest['assets'])} asset wheels and {len(manifest['inputs'])} inputs into {args.out}")
     for key, entry in sorted(manifest["inputs"].items()):
         print(f"  {key}: {entry['original']}")

