@@ -21,9 +21,14 @@ include: "rules/eval.smk"
 include: "rules/report.smk"
 
 
+if config["recipe"] != "knowrl":  # a sibling recipe on the same core (../shared/docs/RECIPES.md)
+
+    include: f"rules/recipes/{config['recipe']}.smk"
+
+
 rule all:
     input:
-        get_final_outputs(),
+        get_final_outputs() if config["recipe"] == "knowrl" else get_recipe_outputs(),
     default_target: True
 
 
