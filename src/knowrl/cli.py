@@ -22,6 +22,7 @@ STAGE_CLIS = (
     "knowrl.train.data_cli",
     "knowrl.eval.cli",
     "knowrl.artifact.cli",
+    # sibling recipes append their CLI modules here (knowrl.recipes.<recipe>.cli)
 )
 
 log = logging.getLogger("knowrl")
