@@ -61,6 +61,8 @@ def staged_overlay(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("profile, expected", [
     ("smoke", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 3,
                "eval_tables": 1, "plot_benchmarks": 1, "plot_training": 1, "eval_examples": 1}),
+    ("demo", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "train_grpo_ablation": 2,
+              "eval_benchmark": 5, "eval_tables": 1, "plot_benchmarks": 1, "plot_training": 1, "eval_examples": 1}),
     ("default", {"build_kb": 1, "make_demo_data": 1, "train_sft": 1, "train_grpo": 1, "plot_training": 1}),
     ("a800", {"build_kb": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 6, "eval_tables": 1}),
     ("slurm", {"build_kb": 1, "train_sft": 1, "train_grpo": 1, "eval_benchmark": 6, "eval_tables": 1}),
