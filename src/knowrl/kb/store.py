@@ -145,7 +145,9 @@ def _one(conn: sqlite3.Connection, sql: str, arg: str) -> str | None:
 
 def resolve_title(conn: sqlite3.Connection, title: str, redirects: bool = True) -> Resolution:
     """Which document a title means: exact / normalised title, the redirect chain, then case-insensitive."""
-    none = (lambda _: None)
+    def none(_: str) -> None:
+        return None
+
     return resolve(
         title,
         page=lambda t: _one(conn, "SELECT title FROM documents WHERE title = ?", t),
