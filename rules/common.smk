@@ -1,8 +1,10 @@
 # The only Python in the workflow: config validation and get_* helpers for inputs and params.
 import os
+import shlex
 from pathlib import Path
 
 import knowrl
+from knowrl.artifact.provenance import describe_commit
 from knowrl.config import fill_defaults, load_schema
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -24,10 +26,18 @@ for _gap in check_run_inputs(config):
 ASSETS = config["assets"]["cache_dir"]
 # Every knowrl command in a job finds the assets where this workflow fetches them (AssetStore reads the variable).
 os.environ["KNOWRL_ASSETS"] = str(Path(ASSETS).resolve())
+# The images hold dependencies only: `knowrl` in a container runs this checkout ($KNOWRL_SOURCE, bound below), and
+# provenance records its commit from $KNOWRL_COMMIT (no git in the image). Apptainer passes both variables on.
+os.environ["KNOWRL_SOURCE"] = str(Path(workflow.basedir).resolve())
+_commit = describe_commit(workflow.basedir)
+if _commit != "unknown" or "KNOWRL_COMMIT" not in os.environ:  # a checkout wins over an inherited value
+    os.environ["KNOWRL_COMMIT"] = _commit
 
 
 envvars:
     "KNOWRL_ASSETS",
+    "KNOWRL_SOURCE",
+    "KNOWRL_COMMIT",
 
 
 wildcard_constraints:
@@ -51,8 +61,8 @@ def asset_manifest(name):
 
 
 def get_container(role):
-    """Image for a rule's environment: a local .sif built from containers/knowrl-<role>.def (a relative image_dir
-    is the workflow's, whatever the working directory), or a registry URI."""
+    """Image for a rule's environment: a local .sif converted from the built image of containers/Containerfile
+    (a relative image_dir is the workflow's, whatever the working directory), or a registry URI."""
     registry = config["containers"].get("registry")
     if registry:
         return f"{registry}knowrl-{role}:{knowrl.__version__}"
@@ -344,12 +354,30 @@ def check_images():
     if config["run"]["kind"] == "demo":
         logger.info("knowrl: containers with run.kind demo (CPU defaults: tiny model, demo data); for the paper "
                     "add --profile profiles/a800 (it also passes --nv)")
+    add_container_binds()
     if config["containers"].get("registry"):
         return
     missing = [get_container(role) for role in get_job_roles() if not Path(get_container(role)).is_file()]
     if missing:
         raise WorkflowError(f"{len(missing)} container image(s) missing: {', '.join(missing)}; build them "
                             "(README: Containers and environments) or set containers.image_dir / .registry")
+
+
+def add_container_binds():
+    """--bind, after the profile's or the command line's apptainer args, every folder a job reads outside the
+    working directory (which Snakemake binds itself): this checkout, the asset cache, each staged input (x-staged
+    settings) and containers.binds."""
+    from knowrl.artifact.stage import staged_settings
+
+    cwd = Path.cwd().resolve()
+    Path(ASSETS).mkdir(parents=True, exist_ok=True)  # fetch_asset fills it later; the jobs need it bound from the start
+    paths = [workflow.basedir, ASSETS, *(path for _, path in staged_settings(config)), *config["containers"]["binds"]]
+    args = workflow.deployment_settings.apptainer_args or ""
+    for path in dict.fromkeys(Path(p).resolve() for p in paths):
+        bind = f"--bind {shlex.quote(str(path))}"
+        if path.exists() and not path.is_relative_to(cwd) and bind not in args:  # apptainer refuses a missing one
+            args += f" {bind}"
+    workflow.deployment_settings.apptainer_args = args.strip()
 
 
 check_images()

@@ -1,4 +1,4 @@
-"""Static checks of environments and container definitions (no container engine runs on these machines)."""
+"""Static checks of environments and of containers/Containerfile (tests/workflow/test_podman.py builds and runs it)."""
 
 import json
 import re
@@ -47,17 +47,30 @@ def test_env_pins_match_the_lock(role):
             assert version == lock[name], f"envs/{role}.yaml pins {name}=={version}, constraints.txt {lock[name]}"
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_each_role_has_a_container_built_from_its_env(role):
-    definition = (REPO / "containers" / f"knowrl-{role}.def").read_text()
-    assert f"envs/{role}.yaml /opt/knowrl/envs/{role}.yaml" in definition
-    assert "pip install --no-cache-dir --no-deps /opt/knowrl/src" in definition
-    assert (REPO / "envs" / f"{role}.post-deploy.sh").is_file()
+CONTAINERFILE = REPO / "containers" / "Containerfile"
 
 
-def test_dockerfile_builds_any_role_from_env_files():
-    dockerfile = (REPO / "containers" / "Dockerfile").read_text()
-    assert "COPY envs/${ROLE}.yaml" in dockerfile and "ARG ROLE=" in dockerfile
+@pytest.mark.parametrize("needle, present", [
+    # the dependencies: only the staged wheels of the hashed list, from the bound build context, no index
+    ("--no-index", True), ("--require-hashes", True), ("--mount=type=bind,source=.,target=/wheels", True),
+    # the layer is keyed by the hashed wheel list (COPY is content-addressed)
+    ("COPY requirements.txt", True),
+    # the base is the user's, named at build time
+    ("ARG BASE=", True), ("FROM ${BASE}", True),
+    # knowrl runs from the mounted checkout: the image never copies the code
+    ("python -m knowrl", True), ("COPY src", False),
+    # nothing in the build reaches the network: no downloads, package managers or registries' tools
+    ("curl", False), ("wget", False), ("apt-get", False), ("micromamba", False), ("conda ", False),
+    # offline at run time too
+    ("HF_HUB_OFFLINE=1", True),
+])
+def test_containerfile_builds_offline_from_the_staged_wheels(needle, present):
+    assert (needle in CONTAINERFILE.read_text()) == present, needle
+
+
+def test_no_apptainer_definitions_pull_from_a_registry():
+    """The .sif images are converted from the built image (docker-archive://): no .def or Dockerfile of its own."""
+    assert sorted(p.name for p in (REPO / "containers").iterdir()) == ["Containerfile"]
 
 
 # -- every rule's environment holds what its command imports or starts (derived: tests/workflow/envcheck.py) -----
@@ -151,8 +164,7 @@ def test_unsloth_runs_only_without_vllm_in_its_job(workflows, name, error):
 
 
 def test_each_rule_runs_in_the_image_of_its_environment(workflows):
-    """Containers hold what the environments hold: a rule's image is built from its own conda env file (the .def
-    files and the Dockerfile are built from envs/<role>.yaml, tests above), found in the workflow's folder."""
+    """Each rule names the image of its environment's role, found in the workflow's folder."""
     for name, loaded in workflows.items():
         for rule, spec in loaded.get("rules", {}).items():
             role = Path(spec["conda"]).stem
@@ -249,6 +261,9 @@ def test_readme_a800_container_command_passes_nv_and_the_workflows_image(tmp_pat
     (call,) = [c for c in _calls(log) if "exec" in c]
     image = str(work / "containers" / "images" / "knowrl-kb.sif")
     assert "--nv" in call and image in call and call[call.index("--home") + 1] == str(work), call
+    binds = {call[i + 1] for i, arg in enumerate(call) if arg == "--bind"}   # from the config: inputs outside work/
+    assert {str((tmp_path / "assets").resolve()), str(FIXTURES / "simpleqa.csv")} <= binds, call
+    assert not any(Path(b).is_relative_to(work) for b in binds), call     # the working directory is bound already
     assert "knowrl assets fetch embedder" in call[-1] and target.is_file()   # the job's command, run through it
 
 

@@ -31,8 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stage.add_argument("out", metavar="OUT")
     stage.add_argument("--localize", action="store_true",
                        help="OUT is an existing bundle: verify it and write OUT/staged.yaml for this location")
-    stage.add_argument("--python-wheels", action="store_true",
-                       help="also download the locked Python wheels (connected side only)")
+    stage.add_argument("--python-wheels", nargs="?", const=True, default=False, metavar="WHEELS",
+                       help="also the locked CPU Python wheels: downloaded (connected side), or copied from WHEELS, "
+                            "a folder of --only-python-wheels (the one the images were built from)")
+    stage.add_argument("--only-python-wheels", action="store_true",
+                       help="OUT is just the wheel folder (wheels, hashed requirements.txt, SHA256SUMS): the build "
+                            "context of containers/Containerfile; no config needed")
+    stage.add_argument("--images", nargs="+", default=[], metavar="TAR",
+                       help="image archives to carry in OUT/images (podman save -o knowrl-cpu.tar ...)")
     stage.add_argument("--cache", help="asset cache (default: $KNOWRL_ASSETS or ~/.cache/knowrl/assets)")
     add_config_arguments(stage)
     stage.set_defaults(handler=_stage)
@@ -61,8 +67,13 @@ def _stage(args: argparse.Namespace) -> int:
     if args.localize:
         print(f"wrote {localize(args.out)}; run with --config {Path(args.out) / 'staged.yaml'}")
         return 0
+    if args.only_python_wheels:
+        from knowrl.artifact.wheels import download
+
+        print(f"staged {len(list(download(args.out).glob('*.whl')))} wheels into {args.out}")
+        return 0
     manifest = stage(resolve_config(args), args.out, asset_cache=args.cache, python_wheels=args.python_wheels,
-                     settings=user_settings(args.config, args.overrides), profile=args.profile)
+                     images=args.images, settings=user_settings(args.config, args.overrides), profile=args.profile)
     print(f"staged {len(manifest['assets'])} asset wheels and {len(manifest['inputs'])} inputs into {args.out}")
     for key, entry in sorted(manifest["inputs"].items()):
         print(f"  {key}: {entry['original']}")

