@@ -23,6 +23,8 @@ STAGE_CLIS = (
     "knowrl.eval.cli",
     "knowrl.artifact.cli",
     # sibling recipes append their CLI modules here (knowrl.recipes.<recipe>.cli)
+    "knowrl.recipes.agentic_rag.cli",
+    "knowrl.recipes.self_knowledge.cli",
 )
 
 log = logging.getLogger("knowrl")

@@ -182,8 +182,10 @@ def trainer_class():
 
 
 def setup(config: dict, data_path: str | os.PathLike, out: Path, init: str | None,
-          reward_funcs: list | None = None, extra_reward_funcs: list | None = None) -> dict[str, Any]:
-    """Start policy, tokenizer, prompts, rewards, model, TRL arguments; the memory plan on a GPU."""
+          reward_funcs: list | None = None, extra_reward_funcs: list | None = None, scorer: Any = None,
+          make_dataset: Any = None) -> dict[str, Any]:
+    """Start policy, tokenizer, prompts, rewards, model, TRL arguments; the memory plan on a GPU. A sibling recipe
+    passes its own ``scorer`` (reward functions + step metrics + card) and ``make_dataset(tokenizer)``."""
     grpo = config["grpo"]
     with launch.main_process_first():  # rank 0 converts / merges the start policy once
         policy = start_policy(config, init, out)
@@ -198,11 +200,13 @@ def setup(config: dict, data_path: str | os.PathLike, out: Path, init: str | Non
         model = models.load_model(policy, config, grpo["precision"])
         peft_config = models.lora_config(grpo["lora"])
     tokenizer.padding_side = "left"
-    records = data.load_rl_records(data_path, grpo["max_samples"])
-    dataset = data.rl_dataset(records, tokenizer, config["model"]["prompt_variant"], grpo["max_prompt_length"])
-    scorer = None
+    if make_dataset is not None:
+        dataset = make_dataset(tokenizer)
+    else:
+        records = data.load_rl_records(data_path, grpo["max_samples"])
+        dataset = data.rl_dataset(records, tokenizer, config["model"]["prompt_variant"], grpo["max_prompt_length"])
     if reward_funcs is None:
-        reward_funcs, scorer = build_rewards(config)
+        reward_funcs, scorer = (scorer.reward_functions(), scorer) if scorer is not None else build_rewards(config)
     reward_funcs = [*reward_funcs, *(extra_reward_funcs or [])]
     log.info("GRPO data: %d prompts from %s; rewards: %s", len(dataset), data_path,
              ", ".join(getattr(f, "__name__", type(f).__name__) for f in reward_funcs))
@@ -232,7 +236,8 @@ def train(config: dict, run: dict, out: Path, resume: str | None = None, callbac
     trainer = trainer_class()(model=run["model"], reward_funcs=run["reward_funcs"], args=run["args"],
                               train_dataset=run["dataset"], processing_class=run["tokenizer"],
                               peft_config=run["peft_config"], scorer=run["scorer"],
-                              callbacks=[sealer, monitor.MetricsFileCallback(out), alarms, *(callbacks or [])])
+                              callbacks=[sealer, monitor.MetricsFileCallback(out), alarms, *(callbacks or [])],
+                              **run.get("trainer_kwargs", {}))  # a recipe's rollout_func
     place_tensorboard(trainer, out)
     launch.plain_cpu_device(trainer)
     log.info("GRPO on %d process(es): %d completions per step = %d x %d per device x %d accumulation (%d prompts x "
