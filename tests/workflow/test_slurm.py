@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -132,8 +134,17 @@ def test_cluster_script_reports_what_it_cannot_do():
     """Not root: `up` exits 3 with the reason (the fixture's visible skip), touching nothing."""
     if os.getuid() != 0:
         pytest.skip("needs root to run the script as another user")
-    proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(CLUSTER), "up"],
-                          capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    # a copy in a folder `nobody` can enter: the checkout may sit under a root-only folder (mktemp -d is 0700)
+    script = Path(tempfile.mkdtemp(prefix="knowrl-slurm-script-")) / "slurm-cluster"
+    shutil.copy2(CLUSTER, script)
+    script.parent.chmod(0o755)
+    script.chmod(0o755)
+    try:
+        proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(script), "up"],
+                              capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]},
+                              cwd=script.parent)
+    finally:
+        shutil.rmtree(script.parent, ignore_errors=True)
     assert proc.returncode == CANNOT_RUN and "cannot run here" in proc.stderr and "root" in proc.stderr
 
 
