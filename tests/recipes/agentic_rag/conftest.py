@@ -7,19 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse)
+
 REPO = Path(__file__).resolve().parents[3]
 MODEL_CACHE = REPO / ".cache" / "models"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    """One intra-op thread: on the shared 2-core machines two threads oversubscribe."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

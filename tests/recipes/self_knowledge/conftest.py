@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse)
+
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    """One intra-op thread: two oversubscribe the shared 2-core machines."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")
