@@ -121,15 +121,20 @@ def _run_probe(folder: Path, config: dict, questions: list, settings: dict) -> d
     return dict(zip(texts, answers))
 
 
-def _probe(args: argparse.Namespace) -> int:
-    from knowrl.files import write_json_atomic
-
+def _resolve(args: argparse.Namespace) -> tuple[dict, dict, Path, dict, dict[str, Any]]:
+    """What probe and demo share: config, demo settings, the base model and the probe settings (seeded)."""
     config = resolve_config(args)
     seed = args.seed if args.seed is not None else config["seed"]
     demo = _demo_settings(args, config)
     folder, identity = _model(args, config)
-    settings = _settings(demo, seed)
-    questions = _questions(_entries(args), demo["max_per_family"], seed)
+    return config, demo, folder, identity, _settings(demo, seed)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from knowrl.files import write_json_atomic
+
+    config, demo, folder, identity, settings = _resolve(args)
+    questions = _questions(_entries(args), demo["max_per_family"], settings["seed"])
     answers = _run_probe(folder, config, questions, settings)
     write_json_atomic(args.out, {"model": identity, "settings": settings, "answers": answers})
     print(json.dumps({"questions": len(answers), "model": identity, "out": args.out}))
@@ -139,11 +144,8 @@ def _probe(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from knowrl.train.demo import make_boundary_demo
 
-    config = resolve_config(args)
-    seed = args.seed if args.seed is not None else config["seed"]
-    demo = _demo_settings(args, config)
-    folder, identity = _model(args, config)
-    settings = _settings(demo, seed)
+    config, demo, folder, identity, settings = _resolve(args)
+    seed = settings["seed"]
     entries = _entries(args)
     stored = _table_answers(demo["probe_table"], identity, settings)
 
