@@ -89,7 +89,8 @@ def test_make_boundary_demo_splits_by_page_and_balances(tmp_path):
     assert sum(r["group"] == "known" for r in heldout) == 17 and sum(r["group"] == "known" for r in rl) == 13
     assert all(r["family"] == "symbol" for r in heldout if r["group"] == "known")
     declines = [c for c in coldstart if c["conversations"][1]["value"].endswith(f"{DECLINE}\n</answer>")]
-    assert len(coldstart) == 20 and len(declines) == 5                        # decline_share of the traces
+    assert len(coldstart) == 20 and len(declines) == 6      # decline_share of each family: 3 of 10 (2.5 rounded up)
+    assert result["manifest"]["sft_declines_by_family"] == {"symbol": 3, "birth_year": 3}
     corpus = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
     assert {r["title"] for r in rl} <= {c["title"] for c in corpus}
     assert corpus[0]["text"].startswith("Chemical element with atomic number")  # the description leads the page

@@ -41,6 +41,6 @@ def test_defaults_and_smoke_are_cpu_sized():
         assert config["grpo"]["precision"] == "auto" and config["grpo"]["max_completion_length"] <= 64
         assert config["grpo"]["lora"]["r"] <= 16
     smoke = load_config(profile="smoke")
-    # the smoke run trains long enough to show the effect on the demo data, yet stays CPU-sized
+    # the smoke run trains long enough to move on the demo data, yet stays CPU-sized
     assert smoke["grpo"]["max_steps"] <= 60 and smoke["sft"]["max_steps"] <= 60
     assert smoke["grpo"]["per_device_batch_size"] % smoke["grpo"]["num_generations"] == 0

@@ -10,8 +10,10 @@ boundary, and their pages must be in the KB so the fact reward has evidence to c
    labels it ``known`` (accuracy >= ``known_min``), ``unknown`` (accuracy 0) or drops it (in between);
 3. splits the labelled questions by page into cold-start SFT traces, RL prompts and a held-out set never trained
    on. SFT traces state the page's sentence in ``<think>`` and the gold in ``<answer>``; a share of them
-   (``decline_share``, at random, as the real cold-start data has ~9%) decline with "I don't know." whatever the
-   label, so that the SFT policy can decline but has not learnt *where* to: that is left to GRPO.
+   (``decline_share`` of each family, chosen at random within it; the real cold-start data has ~9%) decline with
+   "I don't know." whatever the label, so that the SFT policy can decline on every family but has not learnt
+   *where* to: that is left to GRPO. (Drawn over all traces at once, 6 declines happened to miss the birth years,
+   the family the model knows least, and GRPO never sampled a decline there to reinforce.)
 
 Everything is seeded; ``manifest.json`` records the counts per family and label, the probe settings and accuracy,
 and the base model's identity.
@@ -19,6 +21,7 @@ and the base model's identity.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import Counter
@@ -239,7 +242,7 @@ def make_boundary_demo(entries: Sequence[dict], out_dir: str | Path, probe: Call
                          f"({dict(groups)}); lower the sizes or probe more questions per family")
     taken = {r["title"] for r in heldout + rl}
     sft = _stratified([asdict(q) for q in questions if q.title not in taken], n_sft, rng)
-    declines = set(rng.sample(range(len(sft)), round(decline_share * len(sft))))
+    declines = _declines(sft, decline_share, rng)
     out = Path(out_dir)
     write_json_atomic(out / "coldstart.json", [
         {"id": f"demo-{i}", "conversations": [{"from": "human", "value": r["question"]},
@@ -257,7 +260,9 @@ def make_boundary_demo(entries: Sequence[dict], out_dir: str | Path, probe: Call
                 "splits": {"sft_by_family": dict(Counter(r["family"] for r in sft)),
                            **{name: dict(Counter(r["group"] for r in split))
                               for name, split in (("rl", rl), ("heldout", heldout))}},
-                "sft_declines": len(declines), "pages": len(titles),
+                "sft_declines": len(declines),
+                "sft_declines_by_family": dict(Counter(sft[i]["family"] for i in sorted(declines))),
+                "pages": len(titles),
                 "probe_accuracy_mean": {g: round(sum(r["probe_accuracy"] for r in rows if r["group"] == g)
                                              / max(1, groups[g]), 3) for g in groups}}
     write_json_atomic(out / "manifest.json", manifest)
@@ -277,6 +282,15 @@ def _stratified(rows: list[dict], n: int, rng: random.Random) -> list[dict]:
                 chosen.append(by_family[family].pop())
     if len(chosen) < n:
         raise InputError(f"only {len(chosen)} questions left for {n} cold-start traces")
+    return chosen
+
+
+def _declines(sft: list[dict], share: float, rng: random.Random) -> set[int]:
+    """Indices of the traces that decline: ``share`` of each family's traces (rounded half up), at random within it."""
+    chosen: set[int] = set()
+    for family in FAMILIES:
+        members = [i for i, r in enumerate(sft) if r["family"] == family]
+        chosen |= set(rng.sample(members, math.floor(share * len(members) + 0.5)))
     return chosen
 
 
