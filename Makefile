@@ -32,7 +32,7 @@ endif
 LLAMA_CPP_KEY := $(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CPP_CMAKE_ARGS) $(LLAMA_CPP_HOST)' | sha256sum | cut -c1-12)
 LLAMA_CPP_WHEELS := .cache/wheels/llama-cpp-$(shell uname -m)-$(LLAMA_CPP_HOST)-$(LLAMA_CPP_KEY)
 
-.PHONY: run test assets lint clean
+.PHONY: run demo test assets lint clean
 
 $(BIN)/.core-installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ run: $(BIN)/.core-installed
 	$(BIN)/snakemake --profile profiles/smoke --report results/report.html
 	@echo; cat results/tables/results.md; echo
 	@echo "Report: results/report.html   Tables: results/tables/   Checkpoints: results/sft results/grpo (knowrl verify DIR)"
+
+# `make run` plus the two GRPO ablations of config/profiles/demo.yaml (reuses what `make run` made)
+demo: $(BIN)/.core-installed
+	$(BIN)/snakemake --profile profiles/demo
+	$(BIN)/snakemake --profile profiles/demo --report results/report.html
+	@echo; cat results/tables/results.md
 
 test: $(BIN)/.test-installed assets
 	$(BIN)/python -m pytest
