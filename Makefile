@@ -58,17 +58,15 @@ $(BIN)/.test-installed: $(BIN)/.core-installed $(LLAMA_CPP_WHEELS)/.built
 assets: $(BIN)/.core-installed
 	$(BIN)/knowrl assets fetch --cache $(KNOWRL_ASSETS)
 
-run: $(BIN)/.core-installed
-	$(BIN)/snakemake --profile profiles/smoke
-	$(BIN)/snakemake --profile profiles/smoke --report results/report.html
+# run: the smoke profile; demo: the same plus the two GRPO ablations of config/profiles/demo.yaml (reuses what
+# `make run` made)
+run: PROFILE := smoke
+demo: PROFILE := demo
+run demo: $(BIN)/.core-installed
+	$(BIN)/snakemake --profile profiles/$(PROFILE)
+	$(BIN)/snakemake --profile profiles/$(PROFILE) --report results/report.html
 	@echo; cat results/tables/results.md; echo
 	@echo "Report: results/report.html   Tables: results/tables/   Checkpoints: results/sft results/grpo (knowrl verify DIR)"
-
-# `make run` plus the two GRPO ablations of config/profiles/demo.yaml (reuses what `make run` made)
-demo: $(BIN)/.core-installed
-	$(BIN)/snakemake --profile profiles/demo
-	$(BIN)/snakemake --profile profiles/demo --report results/report.html
-	@echo; cat results/tables/results.md
 
 test: $(BIN)/.test-installed assets
 	$(BIN)/python -m pytest
