@@ -1,6 +1,7 @@
 # Knowledgeable GRPO (METHOD 4): LoRA on top of the SFT model (the KL reference), rewards from the judge, the KB
 # and the verifier. A model judge (judge.backend llamacpp/vllm) is started for the job by `knowrl judge run`;
-# with the rule judge nothing is started. Outputs sealed with SHA256SUMS + provenance.json; --resume continues.
+# with the rule judge nothing is started. Outputs sealed with SHA256SUMS + provenance.json; a killed job resumes
+# (--resume if-unchanged: a run under other settings or inputs is moved to <out>.superseded/ instead).
 # Several GPUs: train.processes ranks under `accelerate launch` (as train_sft). vLLM in server mode
 # (grpo.generation.vllm_mode=server, no vllm_server_url): the job also asks for the server's GPUs
 # (grpo.generation.vllm_server.tensor_parallel_size) and `knowrl train grpo` starts `trl vllm-serve` on them, waits
@@ -36,7 +37,7 @@ rule train_grpo:
         get_container(get_train_role("grpo"))
     shell:
         "knowrl judge run {params.settings} -- knowrl train grpo --data {input.data} --init {params.init} "
-        "--out {params.out} --resume {params.settings} > {log} 2>&1"
+        "--out {params.out} --resume if-unchanged {params.settings} > {log} 2>&1"
 
 
 # GRPO ablations (grpo.ablations: name -> settings for that run only, e.g. the paper's abstain -1 ablation): the
@@ -73,4 +74,4 @@ rule train_grpo_ablation:
         get_container(get_train_role("grpo"))
     shell:
         "knowrl judge run {params.settings} -- knowrl train grpo --data {input.data} --init {params.init} "
-        "--out {params.out} --resume {params.settings} > {log} 2>&1"
+        "--out {params.out} --resume if-unchanged {params.settings} > {log} 2>&1"

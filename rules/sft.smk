@@ -1,6 +1,7 @@
 # Cold-start SFT (METHOD 5): LoRA on the cold-start traces; results/sft holds adapter/, merged/ (the GRPO start),
 # checkpoints and metrics, each sealed with SHA256SUMS + provenance.json. A killed job resumes from its latest
-# checkpoint (--resume; a checkpoint written under a different config is refused).
+# checkpoint (--resume if-unchanged; a run written under other settings or inputs is moved to results/sft.superseded/
+# and training starts afresh).
 # Several GPUs: train.processes > 1 makes the job ask for that many GPUs, and `knowrl train sft` launches itself
 # through `accelerate launch` (config/accelerate/<train.strategy>.yaml) on them; under SLURM the job already runs
 # as an `srun` step holding those GPUs (the slurm-jobstep executor), so the ranks start inside the allocation.
@@ -58,4 +59,5 @@ rule train_sft:
     container:
         get_container(get_train_role("sft"))
     shell:
-        "knowrl train sft --data {input.data} --out {params.out} --resume {params.settings} > {log} 2>&1"
+        "knowrl train sft --data {input.data} --out {params.out} --resume if-unchanged {params.settings} "
+        "> {log} 2>&1"

@@ -58,8 +58,8 @@ rule train_rag_grpo:
     container:
         get_container(get_train_role("grpo"))
     shell:
-        "knowrl rag train --data {input.data} --kb {params.kb} --out {params.out} --resume {params.settings} "
-        "> {log} 2>&1"
+        "knowrl rag train --data {input.data} --kb {params.kb} --out {params.out} --resume if-unchanged "
+        "{params.settings} > {log} 2>&1"
 
 
 rule eval_rag:

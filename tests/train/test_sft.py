@@ -102,6 +102,26 @@ def test_resume_under_another_config_is_refused(sft_run, make_config, tmp_path):
         resolve_resume(tmp_path / "run", "auto", make_config("sft.learning_rate=0.5"))
 
 
+def test_resume_if_unchanged_moves_a_stale_run_aside(sft_run, make_config, demo_data, tmp_path):
+    """The workflow re-runs a training rule when its settings or inputs changed: the old run is kept aside, never
+    resumed (a checkpoint at max_steps would otherwise be sealed again as the new result)."""
+    from knowrl.train.checkpoints import file_hashes, resolve_resume
+
+    run = tmp_path / "run"
+    shutil.copytree(sft_run / "checkpoint-2", run / "checkpoint-2")
+    (run / "metrics.jsonl").write_text("{}\n")
+    same = file_hashes({"coldstart_data": demo_data["coldstart"]})
+    assert resolve_resume(run, "if-unchanged", make_config(), same).name == "checkpoint-2"
+    with pytest.raises(InputError, match="different input data"):
+        resolve_resume(run, "auto", make_config(), file_hashes({"coldstart_data": demo_data["rl"]}))
+
+    assert resolve_resume(run, "if-unchanged", make_config("sft.learning_rate=0.5"), same) is None
+    assert run.is_dir() and not any(run.iterdir())
+    (aside,) = (tmp_path / "run.superseded").iterdir()
+    assert sorted(p.name for p in aside.iterdir()) == ["checkpoint-2", "metrics.jsonl"]
+    assert resolve_resume(run, "if-unchanged", make_config("sft.learning_rate=0.5"), same) is None  # nothing left
+
+
 def test_adapter_config_is_canonical_whatever_the_hash_seed(tmp_path):
     """PEFT writes target_modules in set order; sealing sorts them so identical runs seal identical files."""
     import json

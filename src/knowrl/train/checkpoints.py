@@ -95,30 +95,68 @@ def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
     return Path(found) if found else None
 
 
-def resolve_resume(out_dir: str | os.PathLike, resume: str | None, config: dict | None = None) -> Path | None:
-    """``resume`` = None (fresh run), ``auto`` (latest checkpoint in ``out_dir`` if any) or a checkpoint path.
+RESUME_IF_UNCHANGED = "if-unchanged"
+
+
+def resolve_resume(out_dir: str | os.PathLike, resume: str | None, config: dict | None = None,
+                   data: dict | None = None) -> Path | None:
+    """``resume`` = None (fresh run), ``auto`` (latest checkpoint in ``out_dir`` if any), ``if-unchanged`` or a
+    checkpoint path.
 
     The checkpoint's SHA256SUMS must verify (a truncated or tampered checkpoint is refused, naming the file), and
-    with ``config`` its provenance must record the same config hash (no silent resume under changed settings).
+    with ``config`` / ``data`` (:func:`file_hashes`) its provenance must record the same config hash and input
+    hashes: no silent resume under changed settings or inputs. ``auto`` refuses such a checkpoint; ``if-unchanged``
+    (what the workflow passes: a rule re-runs because its settings or inputs changed) moves the stale run aside to
+    ``<out_dir>.superseded/<UTC time>/`` and starts afresh, so a changed config never trains on, nor loses, the old run.
     """
     if not resume:
         return None
-    checkpoint = latest_checkpoint(out_dir) if resume == "auto" else Path(resume)
-    if checkpoint is None:
+    latest = latest_checkpoint(out_dir) if resume in ("auto", RESUME_IF_UNCHANGED) else Path(resume)
+    if latest is None:
         log.info("no checkpoint in %s: starting a fresh run", out_dir)
         return None
-    if not checkpoint.is_dir():
-        raise InputError(f"checkpoint {checkpoint} does not exist")
-    report = verify_sums(checkpoint)
+    if not latest.is_dir():
+        raise InputError(f"checkpoint {latest} does not exist")
+    report = verify_sums(latest)
     if not report.ok:
-        raise InputError(f"refusing to resume from {checkpoint}: {report.summary()}")
-    if config is not None:
-        recorded = read_json(checkpoint / PROVENANCE_NAME).get("config_sha256")
-        if recorded != config_hash(config):
-            raise InputError(f"refusing to resume from {checkpoint}: it was written under a different config "
-                             f"(sha256 {str(recorded)[:12]} vs {config_hash(config)[:12]}); use another --out")
-    log.info("resuming from %s (%s)", checkpoint, report.summary())
-    return checkpoint
+        raise InputError(f"refusing to resume from {latest}: {report.summary()}")
+    changed = _changes(read_json(latest / PROVENANCE_NAME), config, data)
+    if changed and resume == RESUME_IF_UNCHANGED:
+        aside = supersede(out_dir)
+        log.warning("%s was written under a different %s: moved the old run to %s; starting afresh",
+                    latest, changed, aside)
+        return None
+    if changed:
+        raise InputError(f"refusing to resume from {latest}: it was written under a different {changed}; "
+                         f"use another --out (or --resume {RESUME_IF_UNCHANGED} to move the old run aside)")
+    log.info("resuming from %s (%s)", latest, report.summary())
+    return latest
+
+
+def _changes(recorded: dict, config: dict | None, data: dict | None) -> str:
+    """What differs between a checkpoint's provenance and this run ('' if nothing checked differs)."""
+    if config is not None and recorded.get("config_sha256") != config_hash(config):
+        return (f"config (sha256 {str(recorded.get('config_sha256'))[:12]} vs {config_hash(config)[:12]})")
+    if data is not None and _digests(recorded.get("data")) != _digests(data):
+        return f"input data ({', '.join(sorted(data))})"
+    return ""
+
+
+def _digests(hashes: dict | None) -> dict:
+    return {role: entry and entry.get("sha256") for role, entry in (hashes or {}).items()}
+
+
+def supersede(out_dir: str | os.PathLike) -> Path:
+    """Move a whole run folder to ``<out_dir>.superseded/<UTC time>/`` (kept, outside the sealed output)."""
+    out_dir = Path(out_dir)
+    root, stamp = out_dir.with_name(out_dir.name + ".superseded"), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    root.mkdir(parents=True, exist_ok=True)
+    aside, n = root / stamp, 1
+    while aside.exists():
+        aside, n = root / f"{stamp}-{n}", n + 1
+    out_dir.rename(aside)
+    out_dir.mkdir()
+    return aside
 
 
 def check_fresh_output(out_dir: str | os.PathLike, resume: str | None) -> None:

@@ -34,9 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
-    parser.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
-                        help="continue a run: the latest checkpoint in --out (no value / 'auto') or a folder")
+    add_resume_argument(parser)
     add_config_arguments(parser)
+
+
+def add_resume_argument(parser: argparse.ArgumentParser) -> None:
+    """``--resume [auto|if-unchanged|CHECKPOINT]`` (checkpoints.resolve_resume)."""
+    parser.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
+                        help="continue a run: the latest checkpoint in --out (no value / 'auto') or a folder; "
+                             "'if-unchanged' continues only a run with the same config and inputs and otherwise "
+                             "moves it to OUT.superseded/ and starts afresh (what the workflow passes)")
 
 
 def _sft(args: argparse.Namespace) -> int:

@@ -227,10 +227,10 @@ def _record(run: dict) -> dict:
 def train(config: dict, run: dict, out: Path, resume: str | None = None, callbacks: list | None = None) -> Any:
     """Run GRPO; ``resume`` = auto or a checkpoint folder (verified before use)."""
     checkpoints.check_fresh_output(out, resume)
-    checkpoint = checkpoints.resolve_resume(out, resume, config)
     init_sums = Path(run["init"]) / "SHA256SUMS" if run["init"] else None
     run["hashes"] = checkpoints.file_hashes({"rl_data": run["data_path"],
                                              "sft_sums": init_sums if init_sums and init_sums.is_file() else None})
+    checkpoint = checkpoints.resolve_resume(out, resume, config, run["hashes"])
     alarms = monitor.AlarmCallback(config["grpo"]["alarms"])
     sealer = checkpoints.ProvenanceCallback(config, "grpo", lambda: _record(run))
     trainer = trainer_class()(model=run["model"], reward_funcs=run["reward_funcs"], args=run["args"],

@@ -73,8 +73,8 @@ def train(config: dict, run: dict, out: Path, resume: str | None = None, callbac
     from trl import SFTTrainer
 
     checkpoints.check_fresh_output(out, resume)
-    checkpoint = checkpoints.resolve_resume(out, resume, config)
     hashes = checkpoints.file_hashes({"coldstart_data": run["data_path"]})
+    checkpoint = checkpoints.resolve_resume(out, resume, config, hashes)
     sealer = checkpoints.ProvenanceCallback(config, "sft", lambda: {"data": hashes, "base_model": str(run["base"])})
     trainer = SFTTrainer(model=run["model"], args=run["args"], train_dataset=run["dataset"],
                          processing_class=run["tokenizer"], peft_config=run["peft_config"],

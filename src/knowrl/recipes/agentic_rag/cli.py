@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from knowrl.cli_common import add_config_arguments, resolve_config
+from knowrl.train.cli import add_resume_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--kb", help="KB folder (default agentic_rag.kb)")
     train.add_argument("--init", help="`knowrl train sft` output to start from (default grpo.init; none = base)")
     train.add_argument("--out", default="results/rag/grpo", help="output folder (default results/rag/grpo)")
-    train.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
-                       help="continue a run: the latest checkpoint in --out (no value / 'auto') or a folder")
+    add_resume_argument(train)
     add_config_arguments(train)
     train.set_defaults(handler=_train)
 
