@@ -122,9 +122,12 @@ def resolve_resume(out_dir: str | os.PathLike, resume: str | None, config: dict 
         raise InputError(f"refusing to resume from {latest}: {report.summary()}")
     changed = _changes(read_json(latest / PROVENANCE_NAME), config, data)
     if changed and resume == RESUME_IF_UNCHANGED:
-        aside = supersede(out_dir)
-        log.warning("%s was written under a different %s: moved the old run to %s; starting afresh",
-                    latest, changed, aside)
+        from knowrl.train.launch import is_main_process
+
+        if is_main_process():  # every rank gets here; one moves the run, the others wait for it
+            log.warning("%s was written under a different %s: moved the old run to %s; starting afresh",
+                        latest, changed, supersede(out_dir))
+        barrier()
         return None
     if changed:
         raise InputError(f"refusing to resume from {latest}: it was written under a different {changed}; "
