@@ -29,11 +29,14 @@ def _overrides(avg_k: int) -> list[str]:
             "eval.max_new_tokens=32", "eval.batch_size=20", f"eval.avg_k={avg_k}", "eval.bootstrap_samples=200"]
 
 
-def test_tiny_model_simpleqa_20(tmp_path, tiny_gguf):
+def test_tiny_model_simpleqa_20(tmp_path, tiny_gguf, caplog):
     config = load_config(overrides=_overrides(avg_k=0))
     out = tmp_path / "base" / "simpleqa"
-    doc = run_eval(config, "simpleqa", model=str(tiny_gguf), out=out, label="base",
-                   data=str(FIXTURES / "simpleqa.csv"), n=20)
+    with caplog.at_level("INFO", logger="knowrl.eval.run"):
+        doc = run_eval(config, "simpleqa", model=str(tiny_gguf), out=out, label="base",
+                       data=str(FIXTURES / "simpleqa.csv"), n=20)
+    tagged = doc["modes"]["main"]["answer_sources"].get("tag", 0)      # the base model writes no <answer> tags
+    assert f"well formed (<answer> tag) {tagged} of 20" in caplog.text
     records = list(read_jsonl(out / "items.jsonl"))
     assert len(records) == 20 and {r["mode"] for r in records} == {"main"}
     assert all(r["response"] is not None and r["grade"] in ("CORRECT", "INCORRECT", "NOT_ATTEMPTED") for r in records)

@@ -139,6 +139,28 @@ def test_curve_series_tolerates_missing_columns():
     assert panels == {"KL": {"kl": ([1.0, 2.0], [0.1, 0.2])}}
 
 
+def test_running_mean_smooths_the_reward_trend():
+    from knowrl.eval.plots import running_mean
+
+    noisy = [1.0, -1.0] * 10 + [2.0, 1.0] * 10     # flat, then higher
+    smooth = running_mean(noisy, 10)
+    assert smooth[:3] == [1.0, 0.0, pytest.approx(1 / 3)] and smooth[19] == 0.0 and smooth[-1] == 1.5
+    with pytest.raises(ValueError):
+        running_mean(noisy, 0)
+
+
+def test_training_curves_draw_the_smoothed_reward(tmp_path, monkeypatch):
+    from knowrl.eval import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "running_mean", lambda values, window: drawn.append(window) or list(values))
+    rows = [{"step": i, "reward": float(i % 3), "reward/refusal_rate": 0.1} for i in range(1, 21)]
+    out = plots.plot_training_curves(rows, tmp_path / "curves.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and drawn == [plots.SMOOTHING_WINDOW]
+    plots.plot_training_curves(rows[:5], tmp_path / "short.png")   # too few steps to smooth: plain curve only
+    assert drawn == [plots.SMOOTHING_WINDOW]
+
+
 def test_cli_table_and_errors(tmp_path, capsys):
     runs = _run_folders(tmp_path / "runs")
     args = ["eval", "table", "--out", str(tmp_path / "t")] + [f"--run={k}={v}" for k, v in runs.items()]

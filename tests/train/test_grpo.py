@@ -38,6 +38,18 @@ def test_grpo_outputs_sealed_with_reward_components(grpo_run):
         assert row["time/generation_s"] > 0 and row["time/update_s"] > 0
         assert row["grad_norm"] > 0                                  # a real update (brevity reward spread)
     assert any(k.startswith("reward/") for k in rows[0])            # the scorer's step metrics
+    trend = summary["reward_trend"]                                  # 2 steps: the first and the last one
+    assert trend == {"steps_each": 1, "first": pytest.approx(rows[0]["reward"], abs=1e-4),
+                     "last": pytest.approx(rows[1]["reward"], abs=1e-4)}
+
+
+def test_reward_trend_means_first_and_last_third():
+    from knowrl.train.grpo import _reward_trend
+
+    assert _reward_trend([None, "n/a"]) is None
+    trend = _reward_trend([0.0] * 10 + [5.0] * 10 + [1.0] * 10 + [None])
+    assert trend == {"steps_each": 10, "first": 0.0, "last": 1.0}
+    assert _reward_trend([1, 2, 3, 4, 5, 6])["steps_each"] == 2
 
 
 def test_first_step_is_deterministic_and_resume_matches(grpo_run, make_config, demo_data, sft_run, tmp_path):

@@ -23,6 +23,7 @@ CURVE_GROUPS = (
     ("Completion length", re.compile(r"completion_length|length/mean|^length$|completions/mean_length")),
 )
 STEP_KEYS = ("step", "global_step", "train/global_step")
+SMOOTHING_WINDOW = 10  # steps in the running mean drawn over the total reward
 
 
 def curve_series(rows: Sequence[dict]) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
@@ -44,6 +45,22 @@ def curve_series(rows: Sequence[dict]) -> dict[str, dict[str, tuple[list[float],
     return panels
 
 
+def running_mean(values: Sequence[float], window: int) -> list[float]:
+    """Mean of the last ``window`` values at each point (fewer at the start): a per-step GRPO reward depends on
+    which few prompts the step drew, so its trend only shows once smoothed.
+
+    >>> running_mean([0, 2, 4, 6], 2)
+    [0.0, 1.0, 3.0, 5.0]
+    """
+    if window < 1:
+        raise ValueError("window must be >= 1")
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def _pyplot():
     import matplotlib
 
@@ -63,6 +80,9 @@ def plot_training_curves(rows: Sequence[dict], out: str | Path, title: str = "Tr
     for ax, (panel, series) in zip(axes[0], panels.items()):
         for name, (steps, values) in sorted(series.items()):
             ax.plot(steps, values, label=name, linewidth=1.2)
+            if name == "reward" and len(values) >= 2 * SMOOTHING_WINDOW:
+                ax.plot(steps, running_mean(values, SMOOTHING_WINDOW), "k--", linewidth=1.6,
+                        label=f"reward, mean of last {SMOOTHING_WINDOW} steps")
         ax.set_title(panel)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)

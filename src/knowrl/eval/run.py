@@ -169,5 +169,10 @@ def _settings(ec: EvalConfig) -> dict[str, Any]:
 
 
 def _headline(summary: dict) -> str:
-    main = summary.get(MAIN_MODE, {}).get("figures", {})
-    return ", ".join(f"{k} {v['value']:.2f}" for k, v in main.items()) or "no figures"
+    """Main figures, and how many answers were well formed (inside ``<answer>`` tags: what SFT teaches)."""
+    main = summary.get(MAIN_MODE, {})
+    text = ", ".join(f"{k} {v['value']:.2f}" for k, v in main.get("figures", {}).items()) or "no figures"
+    sources = main.get("answer_sources") or {}
+    if sources:
+        text += f"; well formed (<answer> tag) {sources.get('tag', 0)} of {sum(sources.values())}"
+    return text

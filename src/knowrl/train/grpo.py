@@ -249,6 +249,16 @@ def train(config: dict, run: dict, out: Path, resume: str | None = None, callbac
     return trainer
 
 
+def _reward_trend(rewards: list) -> dict | None:
+    """Mean total reward over the first and the last k logged steps (k = a third of them, at most 10): one step's
+    reward depends on the few prompts it drew, so "did the reward rise" is read from these means."""
+    values = [float(r) for r in rewards if isinstance(r, (int, float))]
+    if not values:
+        return None
+    k = max(1, min(10, len(values) // 3))
+    return {"steps_each": k, "first": round(sum(values[:k]) / k, 4), "last": round(sum(values[-k:]) / k, 4)}
+
+
 def save(config: dict, run: dict, out: Path, started: float) -> Path:
     """``adapter/`` (+ ``merged/``), ``summary.json``, provenance + SHA256SUMS over the whole folder (rank 0
     writes; every rank takes part in ``save_model``)."""
@@ -263,6 +273,7 @@ def save(config: dict, run: dict, out: Path, started: float) -> Path:
                    "first_loss": rows[0]["loss"] if rows else None, "last_loss": rows[-1]["loss"] if rows else None,
                    "first_reward": rows[0].get("reward") if rows else None,
                    "last_reward": rows[-1].get("reward") if rows else None,
+                   "reward_trend": _reward_trend([row.get("reward") for row in rows]),
                    "alarms": run["alarms"], "resumed_from": run["resumed_from"],
                    "processes": trainer.args.world_size, "global_batch": launch.global_batch(trainer.args)}
         write_json_atomic(out / "summary.json", summary)
