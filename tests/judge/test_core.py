@@ -92,6 +92,48 @@ def test_cache_is_safe_across_processes(tmp_path):
     assert (cache.hits, cache.misses) == (2, 1)
 
 
+def test_cache_opened_at_once_from_many_threads(tmp_path):
+    """Several connections opening one new file: switching it to WAL must wait, not fail with "database is locked"
+    (a judge's stats() polled from a second thread while grading once did, in CI)."""
+    import threading
+
+    path, caches, errors = tmp_path / "new.sqlite", [], []
+    start = threading.Barrier(8)
+
+    def open_one():
+        start.wait(timeout=30)
+        try:
+            caches.append(JudgeCache(path))
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(caches) == 8
+    assert caches[0]._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for cache in caches:
+        cache.close()
+
+
+def test_judge_stats_open_nothing_and_share_one_cache(tmp_path):
+    import threading
+
+    judge = get_judge({"backend": "rule", "cache": str(tmp_path / "c.sqlite")})   # the rule judge caches in memory
+    assert judge.stats()["cache"] == {"hits": 0, "misses": 0, "evictions": 0, "path": None}
+    assert not (tmp_path / "c.sqlite").exists()
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(judge._cache)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(seen) == 6 and all(c is seen[0] for c in seen)
+    judge.close()
+
+
 def test_memory_cache_is_bounded_in_bytes(tmp_path):
     value = {"grade": "CORRECT", "pad": "x" * 1000}
     entry = len("k00") + len(json.dumps(value, sort_keys=True))

@@ -41,6 +41,7 @@ class Judge:
         self.cfg = cfg
         self._stats = JudgeStats()
         self._cache_obj: JudgeCache | None = None  # opened on first use: a judge that fails to start opens nothing
+        self._cache_lock = threading.Lock()        # stats() may be called from another thread while grading
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._identity: dict | None = None
@@ -67,9 +68,12 @@ class Judge:
                 "decoding": self.decoding()}
 
     def stats(self) -> dict:
+        """Call and cache counters; opens nothing (a judge not yet used reports an empty cache)."""
         snap = self._stats.snapshot()
-        snap["cache"] = {"hits": self._cache.hits, "misses": self._cache.misses, "evictions": self._cache.evictions,
-                         "path": str(self._cache.path) if self._cache.path else None}
+        cache = self._cache_obj
+        path = cache.path if cache is not None else (self.cfg.cache if self.uses_cache else None)
+        snap["cache"] = {"hits": cache.hits if cache else 0, "misses": cache.misses if cache else 0,
+                         "evictions": cache.evictions if cache else 0, "path": str(path) if path else None}
         return snap
 
     def close(self) -> None:
@@ -108,10 +112,11 @@ class Judge:
     # -- machinery ---------------------------------------------------------------------------------------
     @property
     def _cache(self) -> JudgeCache:
-        if self._cache_obj is None:
-            self._cache_obj = JudgeCache(self.cfg.cache if self.uses_cache else None,
-                                         memory_mb=self.cfg.memory_cache_mb)
-        return self._cache_obj
+        with self._cache_lock:  # one cache per judge, whichever thread asks first
+            if self._cache_obj is None:
+                self._cache_obj = JudgeCache(self.cfg.cache if self.uses_cache else None,
+                                             memory_mb=self.cfg.memory_cache_mb)
+            return self._cache_obj
 
     def _key(self, task: str, inputs: dict) -> str:
         if self._identity is None:

@@ -44,9 +44,23 @@ class JudgeCache:
                                      timeout=busy_timeout_s, check_same_thread=False, isolation_level=None)
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         if self.path:
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._set_wal(busy_timeout_s)
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute(SCHEMA)
+
+    def _set_wal(self, wait_s: float) -> None:
+        """WAL mode, once per file. Switching needs an exclusive lock and SQLite returns "database is locked" at once
+        (no busy wait) while another connection opens the same new file, so retry until ``wait_s``."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         """Stored values for the keys that are present; counts hits and misses per key."""
