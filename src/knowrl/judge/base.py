@@ -71,9 +71,9 @@ class Judge:
         """Call and cache counters; opens nothing (a judge not yet used reports an empty cache)."""
         snap = self._stats.snapshot()
         cache = self._cache_obj
-        path = cache.path if cache is not None else (self.cfg.cache if self.uses_cache else None)
-        snap["cache"] = {"hits": cache.hits if cache else 0, "misses": cache.misses if cache else 0,
-                         "evictions": cache.evictions if cache else 0, "path": str(path) if path else None}
+        hits, misses, evictions = (cache.hits, cache.misses, cache.evictions) if cache else (0, 0, 0)
+        snap["cache"] = {"hits": hits, "misses": misses, "evictions": evictions,
+                         "path": str(self._cache_path) if self._cache_path else None}
         return snap
 
     def close(self) -> None:
@@ -111,11 +111,15 @@ class Judge:
 
     # -- machinery ---------------------------------------------------------------------------------------
     @property
+    def _cache_path(self) -> str | None:
+        """The SQLite file this judge caches in (None: in memory)."""
+        return self.cfg.cache if self.uses_cache else None
+
+    @property
     def _cache(self) -> JudgeCache:
         with self._cache_lock:  # one cache per judge, whichever thread asks first
             if self._cache_obj is None:
-                self._cache_obj = JudgeCache(self.cfg.cache if self.uses_cache else None,
-                                             memory_mb=self.cfg.memory_cache_mb)
+                self._cache_obj = JudgeCache(self._cache_path, memory_mb=self.cfg.memory_cache_mb)
             return self._cache_obj
 
     def _key(self, task: str, inputs: dict) -> str:

@@ -111,29 +111,29 @@ def resolve_resume(out_dir: str | os.PathLike, resume: str | None, config: dict 
     """
     if not resume:
         return None
-    latest = latest_checkpoint(out_dir) if resume in ("auto", RESUME_IF_UNCHANGED) else Path(resume)
-    if latest is None:
+    checkpoint = latest_checkpoint(out_dir) if resume in ("auto", RESUME_IF_UNCHANGED) else Path(resume)
+    if checkpoint is None:
         log.info("no checkpoint in %s: starting a fresh run", out_dir)
         return None
-    if not latest.is_dir():
-        raise InputError(f"checkpoint {latest} does not exist")
-    report = verify_sums(latest)
+    if not checkpoint.is_dir():
+        raise InputError(f"checkpoint {checkpoint} does not exist")
+    report = verify_sums(checkpoint)
     if not report.ok:
-        raise InputError(f"refusing to resume from {latest}: {report.summary()}")
-    changed = _changes(read_json(latest / PROVENANCE_NAME), config, data)
+        raise InputError(f"refusing to resume from {checkpoint}: {report.summary()}")
+    changed = _changes(read_json(checkpoint / PROVENANCE_NAME), config, data)
     if changed and resume == RESUME_IF_UNCHANGED:
         from knowrl.train.launch import is_main_process
 
         if is_main_process():  # every rank gets here; one moves the run, the others wait for it
             log.warning("%s was written under a different %s: moved the old run to %s; starting afresh",
-                        latest, changed, supersede(out_dir))
+                        checkpoint, changed, supersede(out_dir))
         barrier()
         return None
     if changed:
-        raise InputError(f"refusing to resume from {latest}: it was written under a different {changed}; "
+        raise InputError(f"refusing to resume from {checkpoint}: it was written under a different {changed}; "
                          f"use another --out (or --resume {RESUME_IF_UNCHANGED} to move the old run aside)")
-    log.info("resuming from %s (%s)", latest, report.summary())
-    return latest
+    log.info("resuming from %s (%s)", checkpoint, report.summary())
+    return checkpoint
 
 
 def _changes(recorded: dict, config: dict | None, data: dict | None) -> str:

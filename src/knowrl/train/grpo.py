@@ -225,7 +225,7 @@ def _record(run: dict) -> dict:
 
 
 def train(config: dict, run: dict, out: Path, resume: str | None = None, callbacks: list | None = None) -> Any:
-    """Run GRPO; ``resume`` = auto or a checkpoint folder (verified before use)."""
+    """Run GRPO; ``resume`` as :func:`checkpoints.resolve_resume` takes it."""
     checkpoints.check_fresh_output(out, resume)
     init_sums = Path(run["init"]) / "SHA256SUMS" if run["init"] else None
     run["hashes"] = checkpoints.file_hashes({"rl_data": run["data_path"],

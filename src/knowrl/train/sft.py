@@ -69,7 +69,7 @@ def setup(config: dict, data_path: str | os.PathLike, out: Path) -> dict[str, An
 
 
 def train(config: dict, run: dict, out: Path, resume: str | None = None, callbacks: list | None = None) -> Any:
-    """Run TRL's SFTTrainer; every checkpoint is sealed; ``resume`` = auto or a checkpoint folder."""
+    """Run TRL's SFTTrainer; every checkpoint is sealed; ``resume`` as :func:`checkpoints.resolve_resume` takes it."""
     from trl import SFTTrainer
 
     checkpoints.check_fresh_output(out, resume)
